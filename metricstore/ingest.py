@@ -1,0 +1,159 @@
+"""Ingestion of landing files (CONTRACT §3) into ``raw.events``, set-based in DuckDB.
+
+A run owns the events whose ``occurred_at`` falls in its window. It reads only the landing files that are
+new, changed, or known (from ``ops.landing_files``) to hold events in the window; malformed lines go to
+``ops.quarantine`` with file, line and reason while the rest of their file lands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from metricstore.definitions import SOURCES
+from metricstore.warehouse import prepare, register_frame, render_sql, run_script
+from metricstore.windows import TimeWindow, utc_now
+
+LANDING_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: Path
+    source: str
+    size_bytes: int
+    modified_at: float
+
+    @property
+    def format(self) -> str:
+        return "parquet" if self.path.name.endswith(".parquet") else "jsonl"
+
+    @property
+    def compression(self) -> str:
+        return "gzip" if self.path.name.endswith(".gz") else "none"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingestion of a window did."""
+
+    files_seen: int
+    files_read: int
+    lines_read: int
+    events_ingested: int
+    duplicates_dropped: int
+    quarantined: int
+    events_by_source: dict[str, int]
+
+
+def find_landing_files(landing: Path) -> list[LandingFile]:
+    """Every ``<landing>/<source>/**`` file with a supported suffix, in path order."""
+    found = []
+    for source in SOURCES:
+        folder = landing / source
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and any(path.name.endswith(suffix) for suffix in LANDING_SUFFIXES):
+                stat = path.stat()
+                found.append(LandingFile(path.resolve(), source, stat.st_size, stat.st_mtime))
+    return found
+
+
+def files_to_read(conn: duckdb.DuckDBPyConnection, files: list[LandingFile], window: TimeWindow) -> list[LandingFile]:
+    """New or changed files, and indexed files whose events overlap the window."""
+    known = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "SELECT file, size_bytes, modified_at, min_occurred_at, max_occurred_at FROM ops.landing_files"
+        ).fetchall()
+    }
+    chosen = []
+    for f in files:
+        seen = known.get(str(f.path))
+        if seen is None or seen[0] != f.size_bytes or seen[1] != f.modified_at:
+            chosen.append(f)
+            continue
+        low, high = seen[2], seen[3]
+        if low is not None and low < window.end and high >= window.start:
+            chosen.append(f)
+    return chosen
+
+
+def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWindow) -> IngestResult:
+    """Replace ``raw.events`` for ``window`` with what the landing folder holds for it (one transaction)."""
+    prepare(conn)
+    files = find_landing_files(landing)
+    chosen = files_to_read(conn, files, window)
+    now = utc_now()
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        lines = _load_lines(conn, chosen)
+        run_script(conn, "ingest/parse_events.sql", sources=", ".join(f"'{s}'" for s in SOURCES))
+        register_frame(conn, "read_files", _files_frame(chosen))
+        run_script(conn, "ingest/record_files.sql", {"now": now})
+        params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
+        run_script(conn, "ingest/upsert_events.sql", params)
+        stats = _window_stats(conn, window)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return IngestResult(files_seen=len(files), files_read=len(chosen), lines_read=lines, **stats)
+
+
+def _load_lines(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> int:
+    if not files:
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE landing_lines "
+            "(file VARCHAR, folder_source VARCHAR, line BIGINT, text VARCHAR)"
+        )
+        return 0
+    sql = render_sql("ingest/read_landing_lines.sql", files=files)
+    params: list[Any] = []
+    for f in files:
+        params += [str(f.path), f.source, str(f.path)]
+    conn.execute(sql, params)
+    row = conn.execute("SELECT count(*) FROM landing_lines").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "file": [str(f.path) for f in files],
+            "source": [f.source for f in files],
+            "size_bytes": [f.size_bytes for f in files],
+            "modified_at": [f.modified_at for f in files],
+        },
+        schema={"file": pl.String, "source": pl.String, "size_bytes": pl.Int64, "modified_at": pl.Float64},
+    )
+
+
+def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[str, Any]:
+    params = {"window_start": window.start, "window_end": window.end}
+    valid_in_window = conn.execute(
+        "SELECT count(*) FROM parsed_lines WHERE reason IS NULL "
+        "AND occurred_at >= $window_start AND occurred_at < $window_end",
+        params,
+    ).fetchone()
+    by_source = dict(
+        conn.execute(
+            "SELECT source, count(*) FROM raw.events WHERE occurred_at >= $window_start "
+            "AND occurred_at < $window_end GROUP BY source ORDER BY source",
+            params,
+        ).fetchall()
+    )
+    quarantined = conn.execute("SELECT count(*) FROM parsed_lines WHERE reason IS NOT NULL").fetchone()
+    ingested = sum(by_source.values())
+    return {
+        "events_ingested": ingested,
+        "duplicates_dropped": int(valid_in_window[0] if valid_in_window else 0) - ingested,
+        "quarantined": int(quarantined[0] if quarantined else 0),
+        "events_by_source": by_source,
+    }
+

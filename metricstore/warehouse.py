@@ -1,0 +1,65 @@
+"""The DuckDB warehouse: connections, the schema and the SQL files that run against it."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from jinja2 import Environment, StrictUndefined
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+# SQL templates render code (identifiers, allow-listed expressions), never values: values are bound parameters.
+_SQL_TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>``."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def render_sql(name: str, **code: Any) -> str:
+    """Render ``sql/<name>`` as a Jinja template with allow-listed code fragments."""
+    return _SQL_TEMPLATES.from_string(sql_text(name)).render(**code)
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating folder and schema when writable), in UTC."""
+    if read_only:
+        conn = duckdb.connect(str(path), read_only=True)
+        conn.execute("SET TimeZone = 'UTC'")
+        return conn
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path))
+    prepare(conn)
+    return conn
+
+
+def prepare(conn: duckdb.DuckDBPyConnection) -> None:
+    """Set the session up for metricstore's SQL and create the schema if it is missing (idempotent)."""
+    conn.execute("SET TimeZone = 'UTC'")
+    run_script(conn, "schema.sql")
+
+
+def run_script(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None, **code: Any) -> None:
+    """Run every statement of ``sql/<name>`` in order, binding the named parameters each one uses."""
+    text = render_sql(name, **code) if code else sql_text(name)
+    for statement in split_statements(text):
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        conn.execute(statement, used)
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a SQL script on the semicolons that end statements (our files never put ';' in literals)."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def register_frame(conn: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
+    """Copy a Polars/Arrow frame into the temp table ``name`` (an allow-listed identifier, not a value)."""
+    conn.register(f"{name}_frame", frame)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")  # noqa: S608
+    conn.unregister(f"{name}_frame")

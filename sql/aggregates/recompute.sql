@@ -1,0 +1,102 @@
+-- Recompute the aggregates of the given hours (agg_hours) and days (agg_days) from the facts.
+-- Per entity the most recently evaluated value counts; only values with status 'ok' are aggregated.
+CREATE OR REPLACE TEMP TABLE hour_facts AS
+SELECT v.workspace_id, v.metric_key, v.source, date_trunc('hour', v.occurred_at) AS period_start,
+       v.value_num, v.value_text, v.value_bool
+FROM metrics.metric_values v
+JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
+WHERE v.status = 'ok' AND v.occurred_at >= $range_start AND v.occurred_at < $range_end
+QUALIFY row_number() OVER (
+    PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
+    ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1;
+
+DELETE FROM metrics.metric_aggregates a
+USING agg_specs s, agg_hours h
+WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
+  AND a.workspace_id = s.workspace_id AND a.metric_key = s.metric_key;
+
+INSERT INTO metrics.metric_aggregates
+SELECT f.workspace_id, f.metric_key, 'hourly', f.period_start, f.source,
+       CASE any_value(s.aggregation)
+           WHEN 'count' THEN count(*)
+           WHEN 'sum' THEN sum(f.value_num)
+           WHEN 'avg' THEN avg(f.value_num)
+           WHEN 'min' THEN min(f.value_num)
+           WHEN 'max' THEN max(f.value_num)
+           WHEN 'count_distinct' THEN count(DISTINCT coalesce(f.value_text, f.value_num::VARCHAR))
+           WHEN 'rate' THEN avg(f.value_bool::INTEGER)
+       END,
+       count(*), $computed_at
+FROM hour_facts f
+JOIN agg_specs s ON s.workspace_id = f.workspace_id AND s.metric_key = f.metric_key
+WHERE s.aggregation <> 'ratio'
+GROUP BY f.workspace_id, f.metric_key, f.period_start, f.source;
+
+-- Days roll up from their hours; count_distinct cannot, so it reads the day's facts.
+DELETE FROM metrics.metric_aggregates a
+USING agg_specs s, agg_days d
+WHERE a.granularity = 'daily' AND a.period_start = d.period_start
+  AND a.workspace_id = s.workspace_id AND a.metric_key = s.metric_key;
+
+INSERT INTO metrics.metric_aggregates
+SELECT a.workspace_id, a.metric_key, 'daily', date_trunc('day', a.period_start) AS day, a.source,
+       CASE any_value(s.aggregation)
+           WHEN 'count' THEN sum(a.value)
+           WHEN 'sum' THEN sum(a.value)
+           WHEN 'min' THEN min(a.value)
+           WHEN 'max' THEN max(a.value)
+           WHEN 'avg' THEN sum(a.value * a.sample_count) / sum(a.sample_count)
+           WHEN 'rate' THEN sum(a.value * a.sample_count) / sum(a.sample_count)
+       END,
+       sum(a.sample_count), $computed_at
+FROM metrics.metric_aggregates a
+JOIN agg_specs s ON s.workspace_id = a.workspace_id AND s.metric_key = a.metric_key
+JOIN agg_days d ON date_trunc('day', a.period_start) = d.period_start
+WHERE a.granularity = 'hourly' AND s.aggregation NOT IN ('ratio', 'count_distinct')
+GROUP BY a.workspace_id, a.metric_key, day, a.source;
+
+INSERT INTO metrics.metric_aggregates
+SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
+       count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR)), count(*), $computed_at
+FROM (
+    SELECT v.*
+    FROM metrics.metric_values v
+    JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
+    JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
+    WHERE s.aggregation = 'count_distinct' AND v.status = 'ok'
+      AND v.occurred_at >= $days_start AND v.occurred_at < $days_end
+    QUALIFY row_number() OVER (
+        PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
+        ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
+) v
+GROUP BY v.workspace_id, v.metric_key, day, v.source;
+
+-- Ratios: the quotient of two metrics' aggregates for the same period and source; NULL where the
+-- denominator is 0 or absent. An absent count/sum/count_distinct numerator is 0.
+INSERT INTO metrics.metric_aggregates
+WITH periods AS (
+    SELECT 'hourly' AS granularity, period_start FROM agg_hours
+    UNION ALL SELECT 'daily', period_start FROM agg_days
+),
+ratio_specs AS (SELECT * FROM agg_specs WHERE aggregation = 'ratio'),
+num AS (
+    SELECT r.workspace_id, r.metric_key, a.granularity, a.period_start, a.source, a.value
+    FROM ratio_specs r
+    JOIN metrics.metric_aggregates a ON a.workspace_id = r.workspace_id AND a.metric_key = r.numerator
+    JOIN periods p ON p.granularity = a.granularity AND p.period_start = a.period_start
+),
+den AS (
+    SELECT r.workspace_id, r.metric_key, r.numerator_aggregation, a.granularity, a.period_start, a.source,
+           a.value, a.sample_count
+    FROM ratio_specs r
+    JOIN metrics.metric_aggregates a ON a.workspace_id = r.workspace_id AND a.metric_key = r.denominator
+    JOIN periods p ON p.granularity = a.granularity AND p.period_start = a.period_start
+)
+SELECT den.workspace_id, den.metric_key, den.granularity, den.period_start, den.source,
+       CASE WHEN den.value IS NULL OR den.value = 0 THEN NULL
+            WHEN num.value IS NULL AND den.numerator_aggregation IN ('count', 'sum', 'count_distinct') THEN 0
+            ELSE num.value / den.value
+       END,
+       den.sample_count, $computed_at
+FROM den
+LEFT JOIN num USING (workspace_id, metric_key, granularity, period_start, source);

@@ -1,0 +1,78 @@
+-- Parse every landing line once into the envelope, then give each line that breaks a rule its reason.
+CREATE OR REPLACE TEMP TABLE parsed_lines AS
+WITH parsed AS (
+    SELECT file, folder_source, line, text,
+           try(from_json(text, '{"event_id": "JSON", "source": "JSON", "event_type": "JSON",
+                                  "workspace_id": "JSON", "occurred_at": "JSON", "session_id": "JSON",
+                                  "service_id": "JSON", "channel": "JSON", "direction": "JSON",
+                                  "is_simulation": "JSON", "data": "JSON"}')) AS e
+    FROM landing_lines
+    WHERE text IS NOT NULL AND trim(text) <> ''
+),
+typed AS (
+    SELECT *,
+           json_type(e.event_id) AS t_event_id, json_type(e.source) AS t_source,
+           json_type(e.event_type) AS t_event_type, json_type(e.workspace_id) AS t_workspace_id,
+           json_type(e.occurred_at) AS t_occurred_at, json_type(e.session_id) AS t_session_id,
+           json_type(e.service_id) AS t_service_id, json_type(e.channel) AS t_channel,
+           json_type(e.direction) AS t_direction, json_type(e.is_simulation) AS t_is_simulation,
+           -- Parquet files may carry `data` as a JSON string rather than a struct.
+           CASE WHEN json_type(e.data) = 'VARCHAR' AND json_valid(e.data ->> '$')
+                THEN (e.data ->> '$')::JSON ELSE e.data END AS data_json
+    FROM parsed
+),
+checked AS (
+    SELECT *,
+           e.event_id ->> '$' AS event_id, e.source ->> '$' AS source, e.event_type ->> '$' AS event_type,
+           e.workspace_id ->> '$' AS workspace_id, e.channel ->> '$' AS channel,
+           e.direction ->> '$' AS direction, e.session_id ->> '$' AS session_id,
+           e.service_id ->> '$' AS service_id,
+           try_cast(e.occurred_at ->> '$' AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS occurred_at,
+           coalesce((e.is_simulation ->> '$')::BOOLEAN, false) AS is_simulation,
+           data_json ->> '$.id' AS conversation_id,
+           json_type(data_json, '$.id') AS t_conversation_id,
+           json_type(data_json, '$.snapshot_version') AS t_snapshot_version
+    FROM typed
+)
+SELECT file, folder_source, line, text, event_id, source, event_type, workspace_id, occurred_at, session_id,
+       service_id, channel, direction, is_simulation, data_json AS data,
+       CASE WHEN source = 'call_intelligence' AND event_type = 'call_intelligence.row' THEN conversation_id END
+           AS conversation_id,
+       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN (data_json ->> '$.snapshot_version')::BIGINT END
+           AS snapshot_version,
+       CASE
+           WHEN e IS NULL THEN 'not valid JSON'
+           WHEN json_type(text) <> 'OBJECT' THEN 'not a JSON object'
+           WHEN t_event_id IS NULL THEN 'missing event_id'
+           WHEN t_source IS NULL THEN 'missing source'
+           WHEN t_event_type IS NULL THEN 'missing event_type'
+           WHEN t_workspace_id IS NULL THEN 'missing workspace_id'
+           WHEN t_occurred_at IS NULL THEN 'missing occurred_at'
+           WHEN t_channel IS NULL THEN 'missing channel'
+           WHEN data_json IS NULL THEN 'missing data'
+           WHEN t_event_id <> 'VARCHAR' OR trim(event_id) = '' THEN 'event_id must be a non-empty string'
+           WHEN t_source <> 'VARCHAR' OR source NOT IN ({{ sources }})
+               THEN 'source must be one of {{ sources | replace("'", "") }}'
+           WHEN source <> folder_source
+               THEN 'source ''' || source || ''' does not match its folder ''' || folder_source || ''''
+           WHEN t_event_type <> 'VARCHAR' OR trim(event_type) = '' THEN 'event_type must be a non-empty string'
+           WHEN t_workspace_id <> 'VARCHAR' OR trim(workspace_id) = ''
+               THEN 'workspace_id must be a non-empty string'
+           WHEN t_occurred_at <> 'VARCHAR' OR occurred_at IS NULL
+               THEN 'occurred_at must be an ISO-8601 timestamp string'
+           WHEN t_channel <> 'VARCHAR' OR channel NOT IN ('voice', 'text', 'surface')
+               THEN 'channel must be voice, text or surface'
+           WHEN t_direction IS NOT NULL AND (t_direction <> 'VARCHAR' OR direction NOT IN ('inbound', 'outbound'))
+               THEN 'direction must be inbound, outbound or null'
+           WHEN t_is_simulation IS NOT NULL AND t_is_simulation <> 'BOOLEAN'
+               THEN 'is_simulation must be true or false'
+           WHEN t_session_id IS NOT NULL AND t_session_id <> 'VARCHAR' THEN 'session_id must be a string or null'
+           WHEN t_service_id IS NOT NULL AND t_service_id <> 'VARCHAR' THEN 'service_id must be a string or null'
+           WHEN json_type(data_json) <> 'OBJECT' THEN 'data must be a JSON object'
+           WHEN event_type = 'call_intelligence.row' AND source = 'call_intelligence'
+                AND (t_conversation_id NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT') OR trim(conversation_id) = '')
+               THEN 'call_intelligence.row without data.id'
+           WHEN t_snapshot_version IS NOT NULL AND t_snapshot_version NOT IN ('UBIGINT', 'BIGINT')
+               THEN 'data.snapshot_version must be an integer'
+       END AS reason
+FROM checked;

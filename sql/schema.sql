@@ -1,0 +1,171 @@
+-- The warehouse schema: the one place that knows it (CONTRACT §5). Every statement is idempotent.
+-- All timestamps are UTC, stored as TIMESTAMP.
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS metrics;
+CREATE SCHEMA IF NOT EXISTS ops;
+
+-- Every valid event, owned by the hourly partition of its occurred_at.
+CREATE TABLE IF NOT EXISTS raw.events (
+    event_id         VARCHAR NOT NULL,
+    source           VARCHAR NOT NULL,
+    event_type       VARCHAR NOT NULL,
+    workspace_id     VARCHAR NOT NULL,
+    occurred_at      TIMESTAMP NOT NULL,
+    session_id       VARCHAR,
+    service_id       VARCHAR,
+    channel          VARCHAR NOT NULL,
+    direction        VARCHAR,
+    is_simulation    BOOLEAN NOT NULL,
+    conversation_id  VARCHAR,          -- data.id of call_intelligence rows
+    snapshot_version BIGINT,           -- data.snapshot_version of call_intelligence rows
+    data             JSON NOT NULL,
+    file             VARCHAR NOT NULL,
+    line             BIGINT NOT NULL,
+    ingested_at      TIMESTAMP NOT NULL
+);
+
+-- What each landing file held the last time it was read: lets an hourly run skip files outside its window.
+CREATE TABLE IF NOT EXISTS ops.landing_files (
+    file             VARCHAR PRIMARY KEY,
+    source           VARCHAR NOT NULL,
+    size_bytes       BIGINT NOT NULL,
+    modified_at      DOUBLE NOT NULL,
+    lines            BIGINT NOT NULL,
+    valid_events     BIGINT NOT NULL,
+    quarantined      BIGINT NOT NULL,
+    min_occurred_at  TIMESTAMP,
+    max_occurred_at  TIMESTAMP,
+    read_at          TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ops.quarantine (
+    file             VARCHAR NOT NULL,
+    line             BIGINT NOT NULL,
+    source           VARCHAR NOT NULL,
+    reason           VARCHAR NOT NULL,
+    raw_line         VARCHAR,
+    quarantined_at   TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS metrics.metric_definitions (
+    workspace_id       VARCHAR,          -- NULL for built-ins
+    metric_key         VARCHAR NOT NULL,
+    builtin            BOOLEAN NOT NULL,
+    name               VARCHAR NOT NULL,
+    description        VARCHAR,
+    metric_type        VARCHAR NOT NULL,
+    source             VARCHAR NOT NULL,
+    extraction_mode    VARCHAR,
+    model_tier         VARCHAR NOT NULL,
+    aggregation        VARCHAR NOT NULL,
+    unit               VARCHAR,
+    period_granularity VARCHAR NOT NULL,
+    channel_scope      VARCHAR NOT NULL,
+    valid_range_min    DOUBLE,
+    valid_range_max    DOUBLE,
+    is_required        BOOLEAN NOT NULL,
+    active             BOOLEAN NOT NULL,
+    definition_version VARCHAR NOT NULL,
+    definition         JSON NOT NULL,
+    file               VARCHAR NOT NULL
+);
+
+-- One row per metric, entity and definition version.
+CREATE TABLE IF NOT EXISTS metrics.metric_values (
+    workspace_id       VARCHAR NOT NULL,
+    metric_key         VARCHAR NOT NULL,
+    metric_type        VARCHAR NOT NULL,
+    entity_type        VARCHAR NOT NULL,   -- 'conversation' (call_intelligence) or 'event'
+    entity_id          VARCHAR NOT NULL,
+    session_id         VARCHAR,
+    service_id         VARCHAR,
+    channel            VARCHAR,
+    direction          VARCHAR,
+    source             VARCHAR NOT NULL,   -- 'production' or 'simulation'
+    occurred_at        TIMESTAMP NOT NULL,
+    value_num          DOUBLE,
+    value_text         VARCHAR,
+    value_bool         BOOLEAN,
+    value_list         VARCHAR[],
+    status             VARCHAR NOT NULL,   -- ok | out_of_range | missing | invalid (AI adds its own)
+    rationale          VARCHAR,
+    model              VARCHAR,
+    input_tokens       BIGINT,
+    output_tokens      BIGINT,
+    cost_usd           DOUBLE,
+    definition_version VARCHAR NOT NULL,
+    evaluated_at       TIMESTAMP NOT NULL
+);
+
+-- One row per metric, granularity, period and source.
+CREATE TABLE IF NOT EXISTS metrics.metric_aggregates (
+    workspace_id  VARCHAR NOT NULL,
+    metric_key    VARCHAR NOT NULL,
+    granularity   VARCHAR NOT NULL,        -- 'hourly' | 'daily'
+    period_start  TIMESTAMP NOT NULL,
+    source        VARCHAR NOT NULL,        -- 'production' | 'simulation'
+    value         DOUBLE,
+    sample_count  BIGINT NOT NULL,
+    computed_at   TIMESTAMP NOT NULL
+);
+
+-- Hours whose aggregates a later snapshot made stale (its conversation moved to a later hour).
+CREATE TABLE IF NOT EXISTS ops.stale_periods (
+    workspace_id  VARCHAR NOT NULL,
+    period_start  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ops.llm_calls (
+    call_id            VARCHAR NOT NULL,
+    workspace_id       VARCHAR NOT NULL,
+    metric_key         VARCHAR NOT NULL,
+    entity_id          VARCHAR NOT NULL,
+    definition_version VARCHAR NOT NULL,
+    model              VARCHAR NOT NULL,
+    model_tier         VARCHAR NOT NULL,
+    input_tokens       BIGINT,
+    cache_creation_input_tokens BIGINT,
+    cache_read_input_tokens     BIGINT,
+    output_tokens      BIGINT,
+    cost_usd           DOUBLE,
+    latency_ms         DOUBLE,
+    attempts           INTEGER,
+    outcome            VARCHAR NOT NULL,
+    error              VARCHAR,
+    called_at          TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ops.webhook_deliveries (
+    delivery_id    VARCHAR NOT NULL,
+    workspace_id   VARCHAR NOT NULL,
+    conversation_id VARCHAR NOT NULL,
+    url            VARCHAR NOT NULL,
+    attempt        INTEGER NOT NULL,
+    status_code    INTEGER,
+    outcome        VARCHAR NOT NULL,
+    error          VARCHAR,
+    attempted_at   TIMESTAMP NOT NULL
+);
+
+-- The latest aggregate of each metric, at the metric's own granularity, per source.
+CREATE OR REPLACE VIEW metrics.metric_latest AS
+SELECT a.workspace_id, a.metric_key, d.name, d.unit, a.granularity, a.period_start, a.source,
+       a.value, a.sample_count, a.computed_at
+FROM metrics.metric_aggregates a
+JOIN metrics.metric_definitions d
+  ON d.metric_key = a.metric_key AND (d.workspace_id = a.workspace_id OR d.builtin)
+ AND d.period_granularity = a.granularity
+QUALIFY row_number() OVER (PARTITION BY a.workspace_id, a.metric_key, a.source ORDER BY a.period_start DESC) = 1;
+
+-- The daily series of every metric.
+CREATE OR REPLACE VIEW metrics.metric_trend AS
+SELECT workspace_id, metric_key, period_start::DATE AS day, source, value, sample_count
+FROM metrics.metric_aggregates
+WHERE granularity = 'daily';
+
+-- Every definition, built-in and custom, with its version.
+CREATE OR REPLACE VIEW metrics.metric_catalog AS
+SELECT workspace_id, metric_key, builtin, name, description, metric_type, source, extraction_mode,
+       model_tier, aggregation, unit, period_granularity, channel_scope, valid_range_min, valid_range_max,
+       is_required, active, definition_version, definition
+FROM metrics.metric_definitions;
