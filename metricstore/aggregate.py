@@ -102,4 +102,3 @@ def aggregate_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wi
 
 def _periods(starts: list[datetime]) -> pl.DataFrame:
     return pl.DataFrame({"period_start": starts}, schema={"period_start": pl.Datetime("us")})
-

@@ -66,7 +66,9 @@ def write_catalog_table(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog)
     register_frame(conn, "catalog_rows", frame)
     conn.execute("BEGIN TRANSACTION")
     conn.execute("DELETE FROM metrics.metric_definitions")
-    conn.execute("INSERT INTO metrics.metric_definitions SELECT * REPLACE (definition::JSON AS definition) FROM catalog_rows")
+    conn.execute(
+        "INSERT INTO metrics.metric_definitions SELECT * REPLACE (definition::JSON AS definition) FROM catalog_rows"
+    )
     conn.execute("COMMIT")
     return frame.height
 
@@ -86,12 +88,18 @@ def catalog_markdown(catalog: MetricCatalog) -> str:
     for loaded in catalog.builtins:
         by_source.setdefault(loaded.definition.source, []).append(loaded)
     for source, defs in by_source.items():
-        lines += [f"## `{source}`", "", "| key | name | type | mode | reads | aggregation | scope | unit |", "|---|"
-                  "---|---|---|---|---|---|---|"]
+        lines += [
+            f"## `{source}`",
+            "",
+            "| key | name | type | mode | reads | aggregation | scope | unit |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for loaded in defs:
             d = loaded.definition
-            reads = d.extract_path or d.sql_expr or (
-                f"{d.ratio_of.numerator} / {d.ratio_of.denominator}" if d.ratio_of else ""
+            reads = (
+                d.extract_path
+                or d.sql_expr
+                or (f"{d.ratio_of.numerator} / {d.ratio_of.denominator}" if d.ratio_of else "")
             )
             marker = " ●" if d.post_call_default else ""
             reads = reads.replace("|", "\\|")

@@ -54,7 +54,15 @@ AGGREGATIONS_BY_TYPE: dict[str, frozenset[str]] = {
 }
 
 # Envelope fields a static extract_path may name directly (`$.channel`); everything else is under `$.data`.
-ENVELOPE_FIELDS = ("event_id", "event_type", "workspace_id", "session_id", "service_id", "channel", "direction")
+ENVELOPE_FIELDS = (
+    "event_id",
+    "event_type",
+    "workspace_id",
+    "session_id",
+    "service_id",
+    "channel",
+    "direction",
+)
 
 # The JSON-path subset DuckDB's json_extract understands: $.name, $."any name", [N], [*].
 _JSON_PATH = re.compile(r'^\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\."(?:[^"\\]|\\.)+"|\[(?:\d+|\*)\])+$')
@@ -156,8 +164,10 @@ class MetricDefinition(BaseModel):
             problems.append(("extract_path", f"'{path}' is not a JSON path like $.data.field or $.data.list[0]"))
         elif path and not (re.match(r"^\$\.data(?=$|[.\[])", path) or path[2:] in ENVELOPE_FIELDS):
             problems.append(
-                ("extract_path", f"'{path}' must read under $.data or name an envelope field "
-                 f"({', '.join(ENVELOPE_FIELDS)})")
+                (
+                    "extract_path",
+                    f"'{path}' must read under $.data or name an envelope field ({', '.join(ENVELOPE_FIELDS)})",
+                )
             )
         if mode == "sql_expr":
             if not (self.sql_expr and self.sql_expr.strip()):

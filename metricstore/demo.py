@@ -542,9 +542,7 @@ class _Generator:
             asked[:] = types
             collected.extend(_slot_name(t) for t in types if _slot_name(t) not in collected)
         elif nxt_tasks and not mentioned:
-            ask = rng.choice(
-                ("How can I help you today?", "What can I do for you today?", "What do you need?")
-            )
+            ask = rng.choice(("How can I help you today?", "What can I do for you today?", "What do you need?"))
         elif nxt_tasks:
             ask = "Is there anything else I can help you with?"
         elif "confirmation" in nxt.intents:
@@ -553,9 +551,7 @@ class _Generator:
             else:
                 ask = rng.choice(dom.confirm)
         elif "thankyou" in nxt.intents:
-            ask = rng.choice(
-                ("You're all set.", "That's all taken care of.", "Everything is done on my side.")
-            )
+            ask = rng.choice(("You're all set.", "That's all taken care of.", "Everything is done on my side."))
         elif {"rejection", "closinggreeting"} & set(nxt.intents):
             ask = rng.choice(("Is there anything else I can help you with today?", "Anything else I can do?"))
         elif "contentonly" in nxt.intents:
@@ -592,9 +588,7 @@ class _Generator:
                 out.append({"role": "assistant", "content": line})
             out.append({"role": "user", "content": turn.text})
         if status == "escalated":
-            last = (
-                "I am going to transfer you to a specialist who can help further. Please hold for a moment."
-            )
+            last = "I am going to transfer you to a specialist who can help further. Please hold for a moment."
         elif status == "abandoned":
             last = "Hello? Are you still there?"
         elif status == "failed":
@@ -625,9 +619,7 @@ class _Generator:
 
         p_neg = 0.20 - 0.012 * skill
         p_pos = 0.45 + 0.015 * skill
-        sentiment = _weighted(
-            rng, (("positive", p_pos), ("neutral", 1.0 - p_pos - p_neg), ("negative", p_neg))
-        )
+        sentiment = _weighted(rng, (("positive", p_pos), ("neutral", 1.0 - p_pos - p_neg), ("negative", p_neg)))
         status_weights = {
             "positive": (("completed", 0.945), ("escalated", 0.02), ("abandoned", 0.02), ("failed", 0.015)),
             "neutral": (("completed", 0.87), ("escalated", 0.06), ("abandoned", 0.05), ("failed", 0.02)),
@@ -658,9 +650,7 @@ class _Generator:
         start = end - timedelta(seconds=duration_s)
 
         transcription = self.transcript(sample, dom, agent_name, status, call_status, intent)
-        quality = (
-            {"positive": 82.0, "neutral": 70.0, "negative": 48.0}[sentiment] + skill + rng.gauss(0.0, 8.0)
-        )
+        quality = {"positive": 82.0, "neutral": 70.0, "negative": 48.0}[sentiment] + skill + rng.gauss(0.0, 8.0)
         quality += {"completed": 0.0, "escalated": -5.0, "abandoned": -15.0, "failed": -20.0}[status]
         quality = round(_clamp(quality, 0.0, 100.0), 1)
         p_callback = 0.5 if status == "escalated" else 0.4 if call_status == "unresolved" else 0.05
@@ -743,9 +733,7 @@ class _Generator:
             "summary": summary,
             "intent": intent,
             "sentiment": sentiment,
-            "confidence": round(
-                _clamp(rng.uniform(0.72, 0.98) - (0.12 if len(transcription) < 4 else 0.0), 0, 1), 2
-            ),
+            "confidence": round(_clamp(rng.uniform(0.72, 0.98) - (0.12 if len(transcription) < 4 else 0.0), 0, 1), 2),
             "keyPoints": key_points,
             "actionItems": action_items,
             "callStatus": call_status,
@@ -791,13 +779,9 @@ class _Generator:
                     "contactName": contact.name,
                     "transcription": transcription[: max(1, round(len(transcription) * fraction))],
                 }
-                events.append(
-                    self._event(conv, early_at, "call_intelligence", "call_intelligence.row", early)
-                )
+                events.append(self._event(conv, early_at, "call_intelligence", "call_intelligence.row", early))
         copies = 2 if rng.random() < 0.01 else 1
-        events.append(
-            self._event(conv, final_at, "call_intelligence", "call_intelligence.row", final_data, copies)
-        )
+        events.append(self._event(conv, final_at, "call_intelligence", "call_intelligence.row", final_data, copies))
         events.extend(self._side_events(conv, dom))
         return conv, events
 
@@ -890,9 +874,7 @@ class _Generator:
             if kind == "error":
                 error_code = rng.choice(("E_WIDGET_LOAD", "E_SEND_FAILED", "E_TIMEOUT", "E_RENDER"))
             data = {"surface": surface, "element": element, "error_code": error_code}
-            events.append(
-                self._event(conv, at, "surface_events", f"surface_events.{kind}", data, channel="surface")
-            )
+            events.append(self._event(conv, at, "surface_events", f"surface_events.{kind}", data, channel="surface"))
 
         # emotion_events: correlated with the conversation's sentiment
         emotion_weights = {
@@ -969,8 +951,7 @@ class _Generator:
                 if at is None:
                     break
                 centre = (
-                    conv.quality / 10.0
-                    + {"voice_quality": 0.3, "policy_adherence": 0.8, "task_completion": 0.0}[judge]
+                    conv.quality / 10.0 + {"voice_quality": 0.3, "policy_adherence": 0.8, "task_completion": 0.0}[judge]
                 )
                 if judge == "task_completion" and conv.call_status != "resolved":
                     centre -= 2.5
@@ -981,9 +962,7 @@ class _Generator:
                     "passed": score >= 6.0,
                     "conversation_id": conv.conv_id,
                 }
-                events.append(
-                    self._event(conv, at, "voice_judge_results", "voice_judge_results.scored", data)
-                )
+                events.append(self._event(conv, at, "voice_judge_results", "voice_judge_results.scored", data))
         return events
 
     # ---- malformed lines -----------------------------------------------------------------------

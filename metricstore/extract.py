@@ -8,13 +8,19 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metricstore.definitions import ENVELOPE_FIELDS, SOURCES, LoadedDefinition, MetricCatalog, MetricDefinition
+from metricstore.definitions import (
+    ENVELOPE_FIELDS,
+    SOURCES,
+    LoadedDefinition,
+    MetricCatalog,
+    MetricDefinition,
+)
 from metricstore.warehouse import prepare, register_frame, run_script
 from metricstore.windows import TimeWindow, utc_now
 
 STATIC_MODES = frozenset({"static", "sql_expr"})
 
-_SPEC_SCHEMA = {
+_SPEC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "workspace_id": pl.String,
     "metric_key": pl.String,
     "metric_type": pl.String,

@@ -156,4 +156,3 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
         "quarantined": int(quarantined[0] if quarantined else 0),
         "events_by_source": by_source,
     }
-

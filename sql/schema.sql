@@ -117,6 +117,7 @@ CREATE TABLE IF NOT EXISTS ops.stale_periods (
 
 CREATE TABLE IF NOT EXISTS ops.llm_calls (
     call_id            VARCHAR NOT NULL,
+    run_id             VARCHAR,
     workspace_id       VARCHAR NOT NULL,
     metric_key         VARCHAR NOT NULL,
     entity_id          VARCHAR NOT NULL,

@@ -93,9 +93,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoManifest, 
     return root, manifest, _read_all(root)
 
 
-def test_same_inputs_give_byte_identical_trees(
-    demo: tuple[Path, DemoManifest, list[Line]], tmp_path: Path
-) -> None:
+def test_same_inputs_give_byte_identical_trees(demo: tuple[Path, DemoManifest, list[Line]], tmp_path: Path) -> None:
     root, manifest, _ = demo
     again = write_demo_landing(tmp_path / "again", end=END, hours=48, seed=7)
     assert again == manifest
@@ -217,10 +215,7 @@ def test_realistic_shape(demo: tuple[Path, DemoManifest, list[Line]]) -> None:
     finals = [max(s, key=lambda e: e["data"]["snapshot_version"])["data"] for s in snapshots.values()]
     assert {d["status"] for d in finals} == {"completed", "escalated", "abandoned", "failed"}
     assert all(d["callStatus"] == "escalated" for d in finals if d["status"] == "escalated")
-    assert all(
-        d["transcription"] and {t["role"] for t in d["transcription"]} <= {"assistant", "user"}
-        for d in finals
-    )
+    assert all(d["transcription"] and {t["role"] for t in d["transcription"]} <= {"assistant", "user"} for d in finals)
 
 
 def test_window_normalization_and_bad_hours(tmp_path: Path) -> None:

@@ -70,7 +70,8 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
            WHEN t_service_id IS NOT NULL AND t_service_id <> 'VARCHAR' THEN 'service_id must be a string or null'
            WHEN json_type(data_json) <> 'OBJECT' THEN 'data must be a JSON object'
            WHEN event_type = 'call_intelligence.row' AND source = 'call_intelligence'
-                AND (t_conversation_id NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT') OR trim(conversation_id) = '')
+                AND (coalesce(t_conversation_id, 'NULL') NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT')
+                     OR trim(conversation_id) = '')
                THEN 'call_intelligence.row without data.id'
            WHEN t_snapshot_version IS NOT NULL AND t_snapshot_version NOT IN ('UBIGINT', 'BIGINT')
                THEN 'data.snapshot_version must be an integer'

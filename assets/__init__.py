@@ -1,0 +1,1 @@
+"""Dagster assets: thin wrappers that call into the metricstore domain package."""

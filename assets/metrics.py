@@ -1,0 +1,134 @@
+"""Metric facts and aggregates for the run's window."""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets.ingestion import landed_events
+from assets.partitions import hourly_partitions, range_backfill
+from assets.resources import MetricStoreResource
+from assets.windows import markdown_table, run_window
+from metricstore import quality
+from metricstore.aggregate import aggregate_window
+from metricstore.catalog import write_catalog_table
+from metricstore.definitions import DefinitionsInvalid
+from metricstore.extract import extract_window
+
+VALUES_KEY = ["metrics", "metric_values"]
+AGGREGATES_KEY = ["metrics", "metric_aggregates"]
+
+
+@asset(
+    key=VALUES_KEY,
+    deps=[landed_events],
+    group_name="metrics",
+    partitions_def=hourly_partitions,
+    backfill_policy=range_backfill,
+    kinds={"duckdb"},
+    description="One row per metric, entity and definition version: static and sql_expr metrics.",
+    check_specs=[
+        AssetCheckSpec("one_value_per_entity", asset=VALUES_KEY, blocking=True),
+        AssetCheckSpec(
+            "required_metrics_present",
+            asset=VALUES_KEY,
+            blocking=True,
+            description="Every entity carries a value for each metric marked is_required.",
+        ),
+    ],
+)
+def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:
+    window = run_window(context)
+    try:
+        catalog = metricstore.catalog()
+    except DefinitionsInvalid as exc:
+        raise Failure(description=f"metric definitions are invalid:\n{exc}") from exc
+    with metricstore.connect() as conn:
+        definitions = write_catalog_table(conn, catalog)
+        result = extract_window(conn, catalog, window)
+        duplicates = quality.duplicate_metric_values(conn, window)
+        missing = quality.missing_required_values(conn, window)
+    by_metric = sorted(result.values_by_metric.items())
+    return MaterializeResult(
+        metadata={
+            "window": str(window),
+            "entities": result.entities,
+            "values_written": result.values_written,
+            "metrics_computed": len(by_metric),
+            "definitions": definitions,
+            "values_ok": result.values_by_status.get("ok", 0),
+            "values_out_of_range": result.values_by_status.get("out_of_range", 0),
+            "values_invalid": result.values_by_status.get("invalid", 0),
+            "stale_hours_marked": result.stale_hours,
+            "values_by_metric": MetadataValue.md(markdown_table(("metric", "values"), by_metric)),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="one_value_per_entity",
+                passed=duplicates == 0,
+                metadata={"duplicated_keys": duplicates},
+            ),
+            AssetCheckResult(
+                check_name="required_metrics_present",
+                passed=missing == 0,
+                metadata={"missing_required_values": missing},
+            ),
+        ],
+    )
+
+
+@asset(
+    key=AGGREGATES_KEY,
+    deps=[metric_values],
+    group_name="metrics",
+    partitions_def=hourly_partitions,
+    backfill_policy=range_backfill,
+    kinds={"duckdb"},
+    description="Hourly and daily aggregates per metric and source; feeds metric_latest and metric_trend.",
+    check_specs=[
+        AssetCheckSpec("one_row_per_period", asset=AGGREGATES_KEY, blocking=True),
+        AssetCheckSpec("rates_within_unit_interval", asset=AGGREGATES_KEY),
+    ],
+)
+def metric_aggregates(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:
+    window = run_window(context)
+    catalog = metricstore.catalog()
+    with metricstore.connect() as conn:
+        result = aggregate_window(conn, catalog, window)
+        duplicates = quality.duplicate_aggregates(conn, window)
+        bad_rates = quality.rates_outside_unit_interval(conn, window)
+        preview = conn.execute(
+            "SELECT metric_key, source, round(value, 3), sample_count FROM metrics.metric_aggregates "
+            "WHERE granularity = 'daily' AND period_start = date_trunc('day', ?::TIMESTAMP) "
+            "ORDER BY metric_key, source LIMIT 60",
+            [window.start],
+        ).fetchall()
+    return MaterializeResult(
+        metadata={
+            "window": str(window),
+            "aggregate_rows_written": result.rows_written,
+            "hours_recomputed": result.hours,
+            "days_recomputed": result.days,
+            "stale_hours_recomputed": result.stale_hours_recomputed,
+            "daily_preview": MetadataValue.md(markdown_table(("metric", "source", "value", "n"), preview)),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="one_row_per_period",
+                passed=duplicates == 0,
+                metadata={"duplicated_keys": duplicates},
+            ),
+            AssetCheckResult(
+                check_name="rates_within_unit_interval",
+                passed=bad_rates == 0,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"rates_outside": bad_rates},
+            ),
+        ],
+    )

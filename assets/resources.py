@@ -1,0 +1,43 @@
+"""The resource that tells the assets where the warehouse, the landing folder and the definitions are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+from metricstore.config import Settings
+from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.warehouse import prepare
+
+
+class MetricStoreResource(ConfigurableResource):
+    """Paths; each left empty falls back to CONTRACT §2's environment variable, read when a run starts."""
+
+    warehouse: str = ""
+    landing: str = ""
+    metric_defs: str = ""
+
+    def settings(self) -> Settings:
+        env = Settings.from_env()
+        return Settings(
+            warehouse=Path(self.warehouse) if self.warehouse else env.warehouse,
+            landing=Path(self.landing) if self.landing else env.landing,
+            metric_defs=Path(self.metric_defs) if self.metric_defs else env.metric_defs,
+        )
+
+    def catalog(self) -> MetricCatalog:
+        return load_catalog(self.settings().metric_defs)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection to the warehouse (dagster-duckdb retries while another process holds the lock)."""
+        path = self.settings().warehouse
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with DuckDBResource(database=str(path)).get_connection() as conn:
+            prepare(conn)
+            yield conn

@@ -1,0 +1,151 @@
+"""The ``metricstore`` command: run the hourly job, validate definitions, load the demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from metricstore.config import Settings
+from metricstore.definitions import collect_catalog, definition_file_schema, load_catalog
+
+SCHEMA_FILE = Path("schema") / "metric-definitions.schema.json"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """metricstore: conversation metrics in DuckDB, orchestrated by Dagster."""
+
+
+@main.command()
+@click.option("--partition", metavar="YYYY-MM-DD-HH:00", help="Run one hourly partition (UTC).")
+@click.option("--from", "first", metavar="YYYY-MM-DD-HH:00", help="First hour of a backfill (inclusive).")
+@click.option("--to", "last", metavar="YYYY-MM-DD-HH:00", help="Last hour of a backfill (inclusive).")
+def run(partition: str | None, first: str | None, last: str | None) -> None:
+    """Run the hourly_metrics job through the Dagster instance (the runs show in `make ui`)."""
+    if partition and (first or last):
+        raise click.UsageError("give either --partition or --from/--to, not both")
+    if not partition and not (first and last):
+        raise click.UsageError("give --partition KEY, or --from KEY --to KEY")
+    _run_and_report(partition or first or "", None if partition else last)
+
+
+@main.command()
+@click.option("--hours", default=48, show_default=True, help="Hours of demo data to write.")
+def demo(hours: int) -> None:
+    """Write the demo landing data (when absent) and run the hourly job over its window."""
+    from metricstore.demo import read_demo_manifest, write_demo_landing
+    from metricstore.windows import HOUR, partition_key_for
+
+    landing = Settings.from_env().landing
+    manifest = read_demo_manifest(landing)
+    if manifest is None:
+        end = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+        manifest = write_demo_landing(landing, end=end, hours=hours)
+        click.echo(
+            f"wrote demo landing data: {manifest.conversations:,} conversations, "
+            f"{manifest.events:,} events in {landing}/"
+        )
+    else:
+        click.echo(f"demo landing data already in {landing}/ (delete it to regenerate)")
+    _run_and_report(partition_key_for(manifest.start), partition_key_for(manifest.end - HOUR))
+
+
+def _run_and_report(first: str, last: str | None) -> None:
+    from orchestration.runner import hours_between, run_hourly_job
+
+    try:
+        summary = run_hourly_job(first, last)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    settings = Settings.from_env()
+    span = f"{first} .. {last} ({hours_between(first, last)} hours)" if last and last != first else first
+    events = summary.metadata.get("raw/events", {})
+    values = summary.metadata.get("metrics/metric_values", {})
+    aggregates = summary.metadata.get("metrics/metric_aggregates", {})
+    tokens_in, tokens_out, cost = _llm_usage(settings.warehouse, summary.run_id)
+    status = "succeeded" if summary.success else "FAILED"
+    lines = [
+        f"hourly_metrics {status} for {span} in {summary.seconds:.1f} s (run {summary.run_id[:8]}, see `make ui`)",
+        f"  events ingested    {events.get('events_ingested', 0):>10,}   "
+        f"duplicates dropped {events.get('duplicates_dropped', 0):,}",
+        f"  metrics computed   {values.get('metrics_computed', 0):>10,}   "
+        f"values written {values.get('values_written', 0):,} (out of range {values.get('values_out_of_range', 0):,})",
+        f"  aggregate rows     {aggregates.get('aggregate_rows_written', 0):>10,}",
+        f"  failures           {events.get('quarantined_lines', 0):>10,}   quarantined lines (ops.quarantine); "
+        f"failed checks: {', '.join(summary.failed_checks) or 'none'}",
+        f"  model usage        {tokens_in:>10,}   input tokens, {tokens_out:,} output tokens, ${cost:.4f}",
+        f"  warehouse          {settings.warehouse.resolve()}",
+    ]
+    click.echo("\n".join(lines))
+    if not summary.success:
+        click.echo(f"error: {summary.error}", err=True)
+        sys.exit(1)
+
+
+def _llm_usage(warehouse: Path, run_id: str) -> tuple[int, int, float]:
+    from metricstore.warehouse import connect
+
+    with connect(warehouse, read_only=True) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0) "
+            "FROM ops.llm_calls WHERE run_id = ?",
+            [run_id],
+        ).fetchone()
+    return (int(row[0]), int(row[1]), float(row[2])) if row else (0, 0, 0.0)
+
+
+@main.group()
+def defs() -> None:
+    """Metric definitions: validate them, write their JSON Schema and catalog page."""
+
+
+@defs.command("validate")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def defs_validate(path: Path | None) -> None:
+    """Validate every definition under PATH (default $METRICSTORE_METRIC_DEFS); exit 1 on any error."""
+    root = path or Settings.from_env().metric_defs
+    catalog, errors = collect_catalog(root)
+    for error in errors:
+        click.echo(str(error))
+    if errors:
+        click.echo(f"{len(errors)} error(s) in {root}", err=True)
+        sys.exit(1)
+    custom = sum(len(v) for v in catalog.custom.values())
+    click.echo(f"{root}: {len(catalog.builtins)} built-in and {custom} custom metric(s) are valid")
+
+
+@defs.command("schema")
+@click.option("--check", is_flag=True, help="Exit 1 if the checked-in schema is out of date.")
+def defs_schema(check: bool) -> None:
+    """Write the JSON Schema of definition files to <defs>/schema/ (editors autocomplete YAML with it)."""
+    target = Settings.from_env().metric_defs / SCHEMA_FILE
+    text = schema_text()
+    if check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            click.echo(f"{target} is out of date: run `metricstore defs schema`", err=True)
+            sys.exit(1)
+        click.echo(f"{target} is current")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+def schema_text() -> str:
+    return json.dumps(definition_file_schema(), indent=2, sort_keys=True) + "\n"
+
+
+@defs.command("catalog-doc")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("docs/catalog.md"), show_default=True)
+def defs_catalog_doc(output: Path) -> None:
+    """Write the Markdown catalog of built-in metrics."""
+    from metricstore.catalog import catalog_markdown
+
+    catalog = load_catalog(Settings.from_env().metric_defs)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(catalog_markdown(catalog), encoding="utf-8")
+    click.echo(f"wrote {output} ({len(catalog.builtins)} built-in metrics)")

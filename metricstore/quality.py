@@ -1,0 +1,66 @@
+"""Data-quality queries behind the asset checks: each returns the number of offending rows in a window."""
+
+from __future__ import annotations
+
+import duckdb
+
+from metricstore.windows import TimeWindow
+
+
+def _count(conn: duckdb.DuckDBPyConnection, sql: str, window: TimeWindow) -> int:
+    row = conn.execute(sql, {"window_start": window.start, "window_end": window.end}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def duplicate_event_ids(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:
+    """Event ids stored more than once among the window's events."""
+    return _count(
+        conn,
+        "SELECT count(*) FROM (SELECT event_id FROM raw.events WHERE occurred_at >= $window_start "
+        "AND occurred_at < $window_end GROUP BY event_id HAVING count(*) > 1)",
+        window,
+    )
+
+
+def duplicate_metric_values(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:
+    """(metric, entity, definition version) keys with more than one row in the window."""
+    return _count(
+        conn,
+        "SELECT count(*) FROM (SELECT 1 FROM metrics.metric_values WHERE occurred_at >= $window_start "
+        "AND occurred_at < $window_end GROUP BY workspace_id, metric_key, entity_type, entity_id, "
+        "definition_version HAVING count(*) > 1)",
+        window,
+    )
+
+
+def missing_required_values(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:
+    """Values of required metrics that the data did not carry."""
+    return _count(
+        conn,
+        "SELECT count(*) FROM metrics.metric_values WHERE occurred_at >= $window_start "
+        "AND occurred_at < $window_end AND status = 'missing'",
+        window,
+    )
+
+
+def rates_outside_unit_interval(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:
+    """Aggregates of `rate` metrics outside [0, 1] for the window's hours."""
+    return _count(
+        conn,
+        "SELECT count(*) FROM metrics.metric_aggregates a JOIN metrics.metric_definitions d "
+        "ON d.metric_key = a.metric_key AND (d.builtin OR d.workspace_id = a.workspace_id) "
+        "WHERE d.aggregation = 'rate' AND a.granularity = 'hourly' AND a.period_start >= $window_start "
+        "AND a.period_start < $window_end AND (a.value < 0 OR a.value > 1)",
+        window,
+    )
+
+
+def duplicate_aggregates(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:
+    """(metric, granularity, period, source) keys with more than one aggregate row in the window's days."""
+    return _count(
+        conn,
+        "SELECT count(*) FROM (SELECT 1 FROM metrics.metric_aggregates "
+        "WHERE period_start >= date_trunc('day', $window_start) AND period_start < $window_end "
+        "GROUP BY workspace_id, metric_key, granularity, period_start, source HAVING count(*) > 1)",
+        window,
+    )

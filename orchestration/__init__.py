@@ -1,0 +1,1 @@
+"""Dagster wiring: the code location, its job and schedule, and the command-line runner."""
