@@ -160,7 +160,7 @@ class MetricDefinition(BaseModel):
         elif self.extract_path is not None:
             problems.append(("extract_path", "extract_path is only used by extraction_mode 'static'"))
         path = self.extract_path
-        if path and not _JSON_PATH.match(path):
+        if path and not _JSON_PATH.fullmatch(path):  # fullmatch: `$` alone would accept a trailing newline
             problems.append(("extract_path", f"'{path}' is not a JSON path like $.data.field or $.data.list[0]"))
         elif path and not (re.match(r"^\$\.data(?=$|[.\[])", path) or path[2:] in ENVELOPE_FIELDS):
             problems.append(
@@ -381,13 +381,16 @@ def _parse_file(path: Path, errors: list[DefinitionError], workspace_id: str | N
         if not isinstance(raw, dict):
             errors.append(DefinitionError(rel, label, "-", "a definition is a mapping of fields"))
             continue
+        # Checked on the raw mapping so it is reported together with the definition's other errors.
+        custom_sql = workspace_id is not None and raw.get("extraction_mode") == "sql_expr"
+        if custom_sql:
+            errors.append(DefinitionError(rel, label, "extraction_mode", "sql_expr is for built-in metrics only"))
         try:
             definition = MetricDefinition.model_validate(raw)
         except ValidationError as exc:
             errors.extend(_validation_errors(exc, rel, label))
             continue
-        if workspace_id is not None and definition.extraction_mode == "sql_expr":
-            errors.append(DefinitionError(rel, label, "extraction_mode", "sql_expr is for built-in metrics only"))
+        if custom_sql:
             continue
         loaded.append(LoadedDefinition(definition, rel, workspace_id))
     return loaded

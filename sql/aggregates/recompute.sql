@@ -1,5 +1,7 @@
 -- Recompute the aggregates of the given hours (agg_hours) and days (agg_days) from the facts.
 -- Per entity the most recently evaluated value counts; only values with status 'ok' are aggregated.
+-- Sums use fsum (compensated) and results are rounded to 9 decimals, so that a rerun gives the same
+-- numbers whatever order the parallel scan added them in.
 CREATE OR REPLACE TEMP TABLE hour_facts AS
 SELECT v.workspace_id, v.metric_key, v.source, date_trunc('hour', v.occurred_at) AS period_start,
        v.value_num, v.value_text, v.value_bool
@@ -17,15 +19,15 @@ WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
 
 INSERT INTO metrics.metric_aggregates
 SELECT f.workspace_id, f.metric_key, 'hourly', f.period_start, f.source,
-       CASE any_value(s.aggregation)
+       round(CASE any_value(s.aggregation)
            WHEN 'count' THEN count(*)
-           WHEN 'sum' THEN sum(f.value_num)
-           WHEN 'avg' THEN avg(f.value_num)
+           WHEN 'sum' THEN fsum(f.value_num)
+           WHEN 'avg' THEN fsum(f.value_num) / count(*)
            WHEN 'min' THEN min(f.value_num)
            WHEN 'max' THEN max(f.value_num)
            WHEN 'count_distinct' THEN count(DISTINCT coalesce(f.value_text, f.value_num::VARCHAR))
            WHEN 'rate' THEN avg(f.value_bool::INTEGER)
-       END,
+       END, 9),
        count(*), $computed_at
 FROM hour_facts f
 JOIN agg_specs s ON s.workspace_id = f.workspace_id AND s.metric_key = f.metric_key
@@ -40,14 +42,14 @@ WHERE a.granularity = 'daily' AND a.period_start = d.period_start
 
 INSERT INTO metrics.metric_aggregates
 SELECT a.workspace_id, a.metric_key, 'daily', date_trunc('day', a.period_start) AS day, a.source,
-       CASE any_value(s.aggregation)
-           WHEN 'count' THEN sum(a.value)
-           WHEN 'sum' THEN sum(a.value)
+       round(CASE any_value(s.aggregation)
+           WHEN 'count' THEN fsum(a.value)
+           WHEN 'sum' THEN fsum(a.value)
            WHEN 'min' THEN min(a.value)
            WHEN 'max' THEN max(a.value)
-           WHEN 'avg' THEN sum(a.value * a.sample_count) / sum(a.sample_count)
-           WHEN 'rate' THEN sum(a.value * a.sample_count) / sum(a.sample_count)
-       END,
+           WHEN 'avg' THEN fsum(a.value * a.sample_count) / sum(a.sample_count)
+           WHEN 'rate' THEN fsum(a.value * a.sample_count) / sum(a.sample_count)
+       END, 9),
        sum(a.sample_count), $computed_at
 FROM metrics.metric_aggregates a
 JOIN agg_specs s ON s.workspace_id = a.workspace_id AND s.metric_key = a.metric_key
@@ -95,7 +97,7 @@ den AS (
 SELECT den.workspace_id, den.metric_key, den.granularity, den.period_start, den.source,
        CASE WHEN den.value IS NULL OR den.value = 0 THEN NULL
             WHEN num.value IS NULL AND den.numerator_aggregation IN ('count', 'sum', 'count_distinct') THEN 0
-            ELSE num.value / den.value
+            ELSE round(num.value / den.value, 9)
        END,
        den.sample_count, $computed_at
 FROM den

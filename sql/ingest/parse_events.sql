@@ -28,7 +28,7 @@ checked AS (
            e.direction ->> '$' AS direction, e.session_id ->> '$' AS session_id,
            e.service_id ->> '$' AS service_id,
            try_cast(e.occurred_at ->> '$' AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS occurred_at,
-           coalesce((e.is_simulation ->> '$')::BOOLEAN, false) AS is_simulation,
+           coalesce(try_cast(e.is_simulation ->> '$' AS BOOLEAN), false) AS is_simulation,
            data_json ->> '$.id' AS conversation_id,
            json_type(data_json, '$.id') AS t_conversation_id,
            json_type(data_json, '$.snapshot_version') AS t_snapshot_version
@@ -38,7 +38,7 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
        service_id, channel, direction, is_simulation, data_json AS data,
        CASE WHEN source = 'call_intelligence' AND event_type = 'call_intelligence.row' THEN conversation_id END
            AS conversation_id,
-       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN (data_json ->> '$.snapshot_version')::BIGINT END
+       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN try_cast(data_json ->> '$.snapshot_version' AS BIGINT) END
            AS snapshot_version,
        CASE
            WHEN e IS NULL THEN 'not valid JSON'
@@ -73,7 +73,8 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
                 AND (coalesce(t_conversation_id, 'NULL') NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT')
                      OR trim(conversation_id) = '')
                THEN 'call_intelligence.row without data.id'
-           WHEN t_snapshot_version IS NOT NULL AND t_snapshot_version NOT IN ('UBIGINT', 'BIGINT')
+           WHEN t_snapshot_version IS NOT NULL AND (t_snapshot_version NOT IN ('UBIGINT', 'BIGINT')
+                                                     OR try_cast(data_json ->> '$.snapshot_version' AS BIGINT) IS NULL)
                THEN 'data.snapshot_version must be an integer'
        END AS reason
 FROM checked;

@@ -1,0 +1,90 @@
+"""Shared fixtures: landing folders written from Python dicts, and a fresh warehouse per test."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+
+from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.warehouse import connect
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def event(
+    event_id: str,
+    occurred_at: str,
+    *,
+    source: str = "call_intelligence",
+    event_type: str | None = None,
+    workspace_id: str = "ws_test",
+    channel: str = "voice",
+    direction: str | None = "inbound",
+    is_simulation: bool = False,
+    session_id: str | None = "s1",
+    service_id: str | None = "svc",
+    **data: Any,
+) -> dict[str, Any]:
+    """One landing event with the CONTRACT §3 envelope; keyword arguments become `data`."""
+    return {
+        "event_id": event_id,
+        "source": source,
+        "event_type": event_type or ("call_intelligence.row" if source == "call_intelligence" else f"{source}.x"),
+        "workspace_id": workspace_id,
+        "occurred_at": occurred_at,
+        "session_id": session_id,
+        "service_id": service_id,
+        "channel": channel,
+        "direction": direction,
+        "is_simulation": is_simulation,
+        "data": data,
+    }
+
+
+def write_landing(landing: Path, relative: str, lines: list[dict[str, Any] | str]) -> Path:
+    """Write events (dicts, or raw strings for malformed lines) as .jsonl, .jsonl.gz or .parquet."""
+    path = landing / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if relative.endswith(".parquet"):
+        rows = [{**e, "data": json.dumps(e["data"])} for e in lines if isinstance(e, dict)]
+        pl.DataFrame(rows).write_parquet(path)
+        return path
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    if relative.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = connect(tmp_path / "warehouse.duckdb")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def repo_catalog() -> MetricCatalog:
+    return load_catalog(REPO / "metric_defs")
+
+
+def hour(text: str) -> datetime:
+    """'2026-11-20 10:00' as a naive UTC datetime."""
+    return datetime.fromisoformat(text)

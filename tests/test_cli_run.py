@@ -1,0 +1,149 @@
+"""End to end through the `metricstore` command: runs go through a Dagster instance in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, event, write_landing
+
+METRICSTORE = str(Path(os.sys.executable).with_name("metricstore"))
+
+
+def _env(tmp_path: Path, landing: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    env.update(
+        METRICSTORE_WAREHOUSE=str(tmp_path / "data" / "warehouse.duckdb"),
+        METRICSTORE_LANDING=str(landing),
+        METRICSTORE_METRIC_DEFS=str(REPO / "metric_defs"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+    )
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([METRICSTORE, *args], env=env, capture_output=True, text=True, check=False, cwd=REPO)
+
+
+@pytest.fixture
+def small_landing(landing: Path) -> Path:
+    write_landing(
+        landing,
+        "call_intelligence/2026/11/20.jsonl",
+        [
+            event("e1", "2026-11-20T10:05:00Z", id="c1", duration=120, quality_score=90, callbackRequired=True),
+            event("e2", "2026-11-20T10:35:00+01:00", id="c2", duration=60, quality_score=70, callbackRequired=False),
+            event("e3", "2026-11-20T11:15:00Z", id="c3", duration=30, quality_score=101, callbackRequired=True),
+            event("e3", "2026-11-20T11:15:00Z", id="c3", duration=30, quality_score=101, callbackRequired=True),
+            event("e4", "2026-11-20T11:20:00Z", id="c1", snapshot_version=2, duration=180, quality_score=50),
+            '{"event_id": "bad", "source": "call_intelligence"}',
+        ],
+    )
+    return landing
+
+
+def test_run_backfill_gives_exact_aggregates(tmp_path: Path, small_landing: Path) -> None:
+    env = _env(tmp_path, small_landing)
+    done = _cli(env, "run", "--from", "2026-11-20-09:00", "--to", "2026-11-20-11:00")
+    assert done.returncode == 0, done.stderr
+    assert "hourly_metrics succeeded for 2026-11-20-09:00 .. 2026-11-20-11:00 (3 hours)" in done.stdout
+    assert "quarantined lines" in done.stdout
+    with duckdb.connect(env["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT metric_key, granularity, period_start::VARCHAR, value, sample_count "
+            "FROM metrics.metric_aggregates WHERE source = 'production' "
+            "AND metric_key IN ('call_volume', 'total_talk_time', 'quality_score', 'callback_required') ORDER BY ALL"
+        ).fetchall()
+        quarantined = conn.execute("SELECT line, reason FROM ops.quarantine").fetchall()
+    # c2 happened at 09:35 UTC; c1's second snapshot (11:20) supersedes its 10:05 one; c3's score 101 is
+    # out of range; c3 was delivered twice.
+    assert rows == [
+        ("call_volume", "daily", "2026-11-20 00:00:00", 3.0, 3),
+        ("call_volume", "hourly", "2026-11-20 09:00:00", 1.0, 1),
+        ("call_volume", "hourly", "2026-11-20 11:00:00", 2.0, 2),
+        ("callback_required", "daily", "2026-11-20 00:00:00", 0.5, 2),
+        ("callback_required", "hourly", "2026-11-20 09:00:00", 0.0, 1),
+        ("callback_required", "hourly", "2026-11-20 11:00:00", 1.0, 1),
+        ("quality_score", "daily", "2026-11-20 00:00:00", 60.0, 2),
+        ("quality_score", "hourly", "2026-11-20 09:00:00", 70.0, 1),
+        ("quality_score", "hourly", "2026-11-20 11:00:00", 50.0, 1),
+        ("total_talk_time", "daily", "2026-11-20 00:00:00", 270.0, 3),
+        ("total_talk_time", "hourly", "2026-11-20 09:00:00", 60.0, 1),
+        ("total_talk_time", "hourly", "2026-11-20 11:00:00", 210.0, 2),
+    ]
+    assert quarantined == [(6, "missing event_type")]
+
+
+def test_hour_by_hour_equals_backfill_and_reruns_are_idempotent(tmp_path: Path, small_landing: Path) -> None:
+    env = _env(tmp_path, small_landing)
+    for key in ("2026-11-20-11:00", "2026-11-20-09:00", "2026-11-20-10:00", "2026-11-20-10:00"):
+        done = _cli(env, "run", "--partition", key)
+        assert done.returncode == 0, done.stderr
+    query = (
+        "SELECT metric_key, granularity, period_start, source, value, sample_count FROM metrics.metric_aggregates "
+        "ORDER BY ALL"
+    )
+    with duckdb.connect(env["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
+        hourly_runs = conn.execute(query).fetchall()
+    other = tmp_path / "other"
+    other.mkdir()
+    env_backfill = _env(other, small_landing)
+    assert _cli(env_backfill, "run", "--from", "2026-11-20-09:00", "--to", "2026-11-20-11:00").returncode == 0
+    with duckdb.connect(env_backfill["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
+        assert conn.execute(query).fetchall() == hourly_runs
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--partition", "2026-11-20 10:00"], "is not an hourly partition key"),
+        (["--partition", "2026-11-20-10:30"], "is not on the hour"),
+        (["--from", "2026-11-20-11:00", "--to", "2026-11-20-10:00"], "is before --from"),
+        (["--partition", "2020-01-01-00:00"], "no partition 2020-01-01-00:00"),
+        ([], "give --partition KEY"),
+    ],
+)
+def test_run_refuses_bad_partitions(tmp_path: Path, landing: Path, args: list[str], message: str) -> None:
+    done = _cli(_env(tmp_path, landing), "run", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_runs_show_in_the_dagster_instance(tmp_path: Path, small_landing: Path) -> None:
+    env = _env(tmp_path, small_landing)
+    assert _cli(env, "run", "--partition", "2026-11-20-10:00").returncode == 0
+    os.environ["DAGSTER_HOME"], previous = env["DAGSTER_HOME"], os.environ.get("DAGSTER_HOME")
+    try:
+        from dagster import DagsterInstance
+
+        with DagsterInstance.get() as instance:
+            runs = instance.get_run_records()
+            assert [r.dagster_run.job_name for r in runs] == ["hourly_metrics"]
+            assert runs[0].dagster_run.tags["dagster/partition"] == "2026-11-20-10:00"
+    finally:
+        if previous is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
+def test_demo_writes_landing_and_is_idempotent(tmp_path: Path) -> None:
+    env = _env(tmp_path, tmp_path / "landing")
+    first = _cli(env, "demo", "--hours", "3")
+    assert first.returncode == 0, first.stderr
+    assert "wrote demo landing data" in first.stdout
+    query = "SELECT metric_key, granularity, period_start, source, value, sample_count FROM metrics.metric_aggregates"
+    with duckdb.connect(env["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
+        before = sorted(conn.execute(query).fetchall())
+        builtins = conn.execute("SELECT count(*) FROM metrics.metric_catalog WHERE builtin").fetchone()
+    assert builtins == (42,)
+    second = _cli(env, "demo", "--hours", "3")
+    assert second.returncode == 0, second.stderr
+    assert "already in" in second.stdout
+    with duckdb.connect(env["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
+        assert sorted(conn.execute(query).fetchall()) == before
+    assert len(before) > 100
