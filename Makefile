@@ -30,7 +30,8 @@ lint: install
 ## make ui: the Dagster UI (runs, backfills, schedule, checks) on http://127.0.0.1:3000
 ui: install
 	$(BIN)/python -c "from orchestration.runner import ensure_dagster_home; ensure_dagster_home()"
-	$(BIN)/dagster dev -w workspace.yaml
+	# `dagster dev` itself warns that `dg dev` supersedes it; the contract's command is `dagster dev`.
+	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' $(BIN)/dagster dev -w workspace.yaml
 
 ## make bench: benchmarks, figures into bench/results/.
 bench: install

@@ -12,10 +12,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 SOURCES = (
     "call_intelligence",
@@ -53,15 +55,21 @@ AGGREGATIONS_BY_TYPE: dict[str, frozenset[str]] = {
     "list": frozenset({"count"}),
 }
 
+# Only parses prompts (syntax check); rendering happens in the evaluator's own sandbox.
+_PROMPT_SYNTAX = SandboxedEnvironment()
+
 # Envelope fields a static extract_path may name directly (`$.channel`); everything else is under `$.data`.
 ENVELOPE_FIELDS = (
     "event_id",
+    "source",
     "event_type",
     "workspace_id",
+    "occurred_at",
     "session_id",
     "service_id",
     "channel",
     "direction",
+    "is_simulation",
 )
 
 # The JSON-path subset DuckDB's json_extract understands: $.name, $."any name", [N], [*].
@@ -84,6 +92,19 @@ class ExtractField(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     type: ExtractFieldType
     description: str = Field(default="", max_length=2000)
+
+
+def _label_kind(item: Any) -> str:
+    if isinstance(item, str):
+        return "label_name"
+    return "field" if isinstance(item, dict) and "type" in item else "label"
+
+
+# A dict with `type` is an extract field, any other dict a label: one clear error per bad item.
+Label = Annotated[
+    Annotated[str, Tag("label_name")] | Annotated[ClassLabel, Tag("label")] | Annotated[ExtractField, Tag("field")],
+    Discriminator(_label_kind),
+]
 
 
 class RatioOf(BaseModel):
@@ -112,7 +133,11 @@ class MetricDefinition(BaseModel):
     )
     model_tier: ModelTier = "free"
     ai_query_prompt: str | None = Field(default=None, max_length=8000)
-    ai_labels: list[str | ClassLabel | ExtractField] | None = None
+    ai_labels: list[Label] | None = Field(
+        default=None,
+        description="ai_classify: labels (a string or {name, description, examples}); "
+        "ai_extract: fields {name, type, description}.",
+    )
     extract_path: str | None = Field(
         default=None, description="JSON path into the event, e.g. `$.data.duration` or `$.channel`."
     )
@@ -186,9 +211,20 @@ class MetricDefinition(BaseModel):
             if self.model_tier != "free":
                 problems.append(("model_tier", f"extraction_mode '{mode}' runs locally: model_tier must be free"))
         problems.extend(self._check_labels())
+        wrong_source = [t for t in self.event_types if not t.startswith(f"{self.source}.")]
+        if wrong_source:
+            problems.append(
+                ("event_types", f"{', '.join(wrong_source)} not of source {self.source} (want {self.source}.*)")
+            )
+        if self.ai_query_prompt:
+            try:
+                _PROMPT_SYNTAX.parse(self.ai_query_prompt)
+            except TemplateSyntaxError as exc:
+                problems.append(("ai_query_prompt", f"not a valid Jinja template (line {exc.lineno}: {exc.message})"))
         lo, hi = self.valid_range_min, self.valid_range_max
         if (lo is not None or hi is not None) and self.metric_type != "numerical":
-            problems.append(("valid_range_min", "valid ranges apply to numerical metrics only"))
+            fld = "valid_range_min" if lo is not None else "valid_range_max"
+            problems.append((fld, "valid ranges apply to numerical metrics only"))
         if lo is not None and hi is not None and lo > hi:
             problems.append(("valid_range_min", f"valid_range_min {lo} is greater than valid_range_max {hi}"))
         if problems:
@@ -385,12 +421,17 @@ def _parse_file(path: Path, errors: list[DefinitionError], workspace_id: str | N
         custom_sql = workspace_id is not None and raw.get("extraction_mode") == "sql_expr"
         if custom_sql:
             errors.append(DefinitionError(rel, label, "extraction_mode", "sql_expr is for built-in metrics only"))
+        custom_default = workspace_id is not None and raw.get("post_call_default") is True
+        if custom_default:
+            errors.append(
+                DefinitionError(rel, label, "post_call_default", "only built-in metrics are post-call defaults")
+            )
         try:
             definition = MetricDefinition.model_validate(raw)
         except ValidationError as exc:
             errors.extend(_validation_errors(exc, rel, label))
             continue
-        if custom_sql:
+        if custom_sql or custom_default:
             continue
         loaded.append(LoadedDefinition(definition, rel, workspace_id))
     return loaded
@@ -459,7 +500,8 @@ def load_catalog(root: Path) -> MetricCatalog:
 
 
 def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
-    """Load what is valid under ``root`` and return it with every error found."""
+    """Load every definition that parses under ``root`` and return it with every error found, the
+    catalog-wide ones (duplicate keys, limits, ratio targets) included; use :func:`load_catalog` to run."""
     errors: list[DefinitionError] = []
     catalog = MetricCatalog()
     if not root.is_dir():

@@ -2,15 +2,19 @@
 -- Per entity the most recently evaluated value counts; only values with status 'ok' are aggregated.
 -- Sums use fsum (compensated) and results are rounded to 9 decimals, so that a rerun gives the same
 -- numbers whatever order the parallel scan added them in.
+-- (status is filtered after picking the latest: an older version's 'ok' never stands in for a newer verdict)
 CREATE OR REPLACE TEMP TABLE hour_facts AS
-SELECT v.workspace_id, v.metric_key, v.source, date_trunc('hour', v.occurred_at) AS period_start,
-       v.value_num, v.value_text, v.value_bool
-FROM metrics.metric_values v
-JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
-WHERE v.status = 'ok' AND v.occurred_at >= $range_start AND v.occurred_at < $range_end
-QUALIFY row_number() OVER (
-    PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
-    ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1;
+SELECT * EXCLUDE (status) FROM (
+    SELECT v.workspace_id, v.metric_key, v.source, date_trunc('hour', v.occurred_at) AS period_start,
+           v.value_num, v.value_text, v.value_bool, v.status
+    FROM metrics.metric_values v
+    JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
+    WHERE v.occurred_at >= $range_start AND v.occurred_at < $range_end
+    QUALIFY row_number() OVER (
+        PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
+        ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
+)
+WHERE status = 'ok';
 
 DELETE FROM metrics.metric_aggregates a
 USING agg_specs s, agg_hours h
@@ -65,12 +69,13 @@ FROM (
     FROM metrics.metric_values v
     JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
     JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
-    WHERE s.aggregation = 'count_distinct' AND v.status = 'ok'
+    WHERE s.aggregation = 'count_distinct'
       AND v.occurred_at >= $days_start AND v.occurred_at < $days_end
     QUALIFY row_number() OVER (
         PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
         ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
 ) v
+WHERE v.status = 'ok'
 GROUP BY v.workspace_id, v.metric_key, day, v.source;
 
 -- Ratios: the quotient of two metrics' aggregates for the same period and source; NULL where the

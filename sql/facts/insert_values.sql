@@ -12,7 +12,8 @@ WITH kinds AS (
 typed AS (
     SELECT *,
            CASE WHEN metric_type = 'numerical' THEN
-                CASE WHEN jt = 'BOOLEAN' THEN (jtext = 'true')::INTEGER::DOUBLE ELSE try_cast(jtext AS DOUBLE) END
+                CASE WHEN jt = 'BOOLEAN' THEN (jtext = 'true')::INTEGER::DOUBLE
+                     WHEN isfinite(try_cast(jtext AS DOUBLE)) THEN try_cast(jtext AS DOUBLE) END  -- not NaN/inf
            END AS num,
            CASE WHEN metric_type IN ('categorical', 'text') AND trim(jtext) <> '' THEN jtext END AS txt,
            CASE WHEN metric_type = 'boolean' THEN

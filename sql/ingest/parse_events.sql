@@ -38,7 +38,8 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
        service_id, channel, direction, is_simulation, data_json AS data,
        CASE WHEN source = 'call_intelligence' AND event_type = 'call_intelligence.row' THEN conversation_id END
            AS conversation_id,
-       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN try_cast(data_json ->> '$.snapshot_version' AS BIGINT) END
+       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT')
+            THEN try_cast(data_json ->> '$.snapshot_version' AS BIGINT) END
            AS snapshot_version,
        CASE
            WHEN e IS NULL THEN 'not valid JSON'

@@ -1,0 +1,132 @@
+"""A deterministic scale generator of landing data: N conversations an hour over H hours, all six sources.
+
+Realistic sizes without realistic cost: transcripts (10–60 turns, customer turns from the shipped MultiDoGO
+sample) are drawn from a pre-built pool, so a million events take about a minute to write.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+SIDE_SOURCES = {
+    "world_events": ("world_events.tool_call", "world_events.handoff", "world_events.goal_completed"),
+    "surface_events": ("surface_events.impression", "surface_events.click", "surface_events.error"),
+    "emotion_events": ("emotion_events.detected",),
+    "connector_events": ("connector_events.request",),
+    "voice_judge_results": ("voice_judge_results.scored",),
+}
+AGENT_LINES = (
+    "Thanks for reaching out, I can help with that.",
+    "Could you confirm the account holder's name for me?",
+    "I've pulled up your details, one moment please.",
+    "That's done. Is there anything else I can help with today?",
+    "I understand, let me check what options we have.",
+    "I've raised a ticket and you'll get an email confirmation shortly.",
+)
+
+
+@dataclass(frozen=True)
+class GeneratedLanding:
+    start: datetime
+    end: datetime
+    conversations: int
+    events: int
+    bytes_written: int
+
+
+def _customer_lines() -> list[str]:
+    sample = resources.files("metricstore") / "demo_data" / "multidogo" / "sample_conversations.jsonl"
+    lines = []
+    for row in sample.read_text(encoding="utf-8").splitlines():
+        lines += [t["text"] for t in json.loads(row)["turns"] if t["text"].strip()]
+    return lines
+
+
+def _transcript_pool(rng: random.Random, size: int) -> list[str]:
+    customer = _customer_lines()
+    pool = []
+    for _ in range(size):
+        turns = []
+        for i in range(rng.randint(10, 60)):
+            role, text = ("user", rng.choice(customer)) if i % 2 else ("assistant", rng.choice(AGENT_LINES))
+            turns.append({"role": role, "content": text})
+        pool.append(json.dumps(turns, separators=(",", ":")))
+    return pool
+
+
+def generate_landing(
+    landing: Path, *, conversations_per_hour: int, hours: int, end: datetime, seed: int = 42, side_events: int = 1
+) -> GeneratedLanding:
+    """Write ``hours`` hours ending at ``end`` (naive UTC, on the hour) into ``landing``; same inputs, same bytes.
+
+    Each conversation is one final `call_intelligence.row` snapshot; ``side_events`` events of the other
+    sources accompany each conversation, round-robin over the five sources.
+    """
+    rng = random.Random(seed)
+    pool = _transcript_pool(rng, 400)
+    start = end - timedelta(hours=hours)
+    sources = list(SIDE_SOURCES)
+    events = conversations = written = 0
+    for h in range(hours):
+        hour_start = start + timedelta(hours=h)
+        stamp = hour_start.strftime("%Y/%m/%d/%H")
+        files = {s: landing / s / f"{stamp}.jsonl" for s in ["call_intelligence", *sources]}
+        buffers: dict[str, list[str]] = {s: [] for s in files}
+        for n in range(conversations_per_hour):
+            conversations += 1
+            at = hour_start + timedelta(seconds=rng.randrange(3600))
+            conv = f"conv_{seed}_{h}_{n}"
+            channel = "voice" if rng.random() < 0.65 else "text"
+            direction = "inbound" if rng.random() < 0.75 else "outbound"
+            sentiment = rng.choice(("positive", "neutral", "neutral", "negative"))
+            duration = rng.randint(30, 1200)
+            envelope = (
+                f'"workspace_id":"ws_bench","occurred_at":"{at:%Y-%m-%dT%H:%M:%S}Z",'
+                f'"session_id":"CA{seed}{h}x{n}","service_id":"svc_{n % 3}","channel":"{channel}",'
+                f'"direction":"{direction}","is_simulation":{"true" if rng.random() < 0.05 else "false"}'
+            )
+            data = (
+                f'{{"id":"{conv}","snapshot_version":1,"contactId":"cnt_{rng.randrange(50000)}",'
+                f'"agentId":"agt_{rng.randrange(40)}","status":"{rng.choice(("completed",) * 8 + ("escalated", "abandoned"))}",'
+                f'"startTime":"{at - timedelta(seconds=duration):%Y-%m-%dT%H:%M:%S}Z","endTime":"{at:%Y-%m-%dT%H:%M:%S}Z",'
+                f'"duration":{duration},"phoneNumber":"+1555{rng.randrange(10**7):07d}","contactName":"Customer {n}",'
+                f'"transcription":{rng.choice(pool)},"summary":"Customer asked about their account; resolved.",'
+                f'"intent":"{rng.choice(("billing", "cancel", "upgrade", "outage", "other"))}",'
+                f'"sentiment":"{sentiment}","confidence":{rng.randint(50, 99) / 100},'
+                f'"keyPoints":["account","resolution"],"actionItems":["send confirmation"],'
+                f'"callStatus":"{rng.choice(("resolved", "resolved", "unresolved", "escalated"))}",'
+                f'"callbackRequired":{"true" if rng.random() < 0.2 else "false"},"promisedDate":null,'
+                f'"selfEvaluation":{rng.randint(1, 10)},"followUpAction":null,'
+                f'"ticketRaised":{"true" if rng.random() < 0.3 else "false"},"quality_score":{rng.randint(20, 100)}}}'
+            )
+            buffers["call_intelligence"].append(
+                f'{{"event_id":"evt_{seed}_{h}_{n}","source":"call_intelligence",'
+                f'"event_type":"call_intelligence.row",{envelope},"data":{data}}}'
+            )
+            for k in range(side_events):
+                source = sources[(n + k) % len(sources)]
+                kind = SIDE_SOURCES[source][rng.randrange(len(SIDE_SOURCES[source]))]
+                side = (
+                    f'{{"name":"x","outcome":"{rng.choice(("success", "failure"))}","intensity":{rng.random():.3f},'
+                    f'"emotion":"{rng.choice(("joy", "neutral", "anger"))}","status":"{rng.choice(("success", "error"))}",'
+                    f'"latency_ms":{rng.randint(5, 2000)},"score":{rng.randint(0, 100) / 10},'
+                    f'"passed":{"true" if rng.random() < 0.8 else "false"}}}'
+                )
+                buffers[source].append(
+                    f'{{"event_id":"sev_{seed}_{h}_{n}_{k}","source":"{source}","event_type":"{kind}",'
+                    f'{envelope},"data":{side}}}'
+                )
+        for source, lines in buffers.items():
+            if not lines:
+                continue
+            files[source].parent.mkdir(parents=True, exist_ok=True)
+            text = "\n".join(lines) + "\n"
+            files[source].write_text(text, encoding="utf-8")
+            written += len(text)
+            events += len(lines)
+    return GeneratedLanding(start, end, conversations, events, written)
