@@ -20,6 +20,7 @@ SIDE_SOURCES = {
     "connector_events": ("connector_events.request",),
     "voice_judge_results": ("voice_judge_results.scored",),
 }
+STATUSES = ("completed",) * 8 + ("escalated", "abandoned")
 AGENT_LINES = (
     "Thanks for reaching out, I can help with that.",
     "Could you confirm the account holder's name for me?",
@@ -92,8 +93,9 @@ def generate_landing(
             )
             data = (
                 f'{{"id":"{conv}","snapshot_version":1,"contactId":"cnt_{rng.randrange(50000)}",'
-                f'"agentId":"agt_{rng.randrange(40)}","status":"{rng.choice(("completed",) * 8 + ("escalated", "abandoned"))}",'
-                f'"startTime":"{at - timedelta(seconds=duration):%Y-%m-%dT%H:%M:%S}Z","endTime":"{at:%Y-%m-%dT%H:%M:%S}Z",'
+                f'"agentId":"agt_{rng.randrange(40)}","status":"{rng.choice(STATUSES)}",'
+                f'"startTime":"{at - timedelta(seconds=duration):%Y-%m-%dT%H:%M:%S}Z",'
+                f'"endTime":"{at:%Y-%m-%dT%H:%M:%S}Z",'
                 f'"duration":{duration},"phoneNumber":"+1555{rng.randrange(10**7):07d}","contactName":"Customer {n}",'
                 f'"transcription":{rng.choice(pool)},"summary":"Customer asked about their account; resolved.",'
                 f'"intent":"{rng.choice(("billing", "cancel", "upgrade", "outage", "other"))}",'
@@ -113,7 +115,8 @@ def generate_landing(
                 kind = SIDE_SOURCES[source][rng.randrange(len(SIDE_SOURCES[source]))]
                 side = (
                     f'{{"name":"x","outcome":"{rng.choice(("success", "failure"))}","intensity":{rng.random():.3f},'
-                    f'"emotion":"{rng.choice(("joy", "neutral", "anger"))}","status":"{rng.choice(("success", "error"))}",'
+                    f'"emotion":"{rng.choice(("joy", "neutral", "anger"))}",'
+                    f'"status":"{rng.choice(("success", "error"))}",'
                     f'"latency_ms":{rng.randint(5, 2000)},"score":{rng.randint(0, 100) / 10},'
                     f'"passed":{"true" if rng.random() < 0.8 else "false"}}}'
                 )

@@ -134,9 +134,7 @@ def test_numeric_aggregates_match_python(catalog: MetricCatalog, rows: list[tupl
     }
     assert sorted(k for k in got if k[0] in NUMERIC) == sorted(expected)
     assert {k: got[k][1] for k in expected} == {k: v[1] for k, v in expected.items()}
-    assert {k: got[k][0] for k in expected} == pytest.approx(
-        {k: v[0] for k, v in expected.items()}, rel=1e-9, abs=1e-6
-    )
+    assert {k: got[k][0] for k in expected} == pytest.approx({k: v[0] for k, v in expected.items()}, rel=1e-9, abs=1e-6)
 
 
 @PROPERTY_SETTINGS
