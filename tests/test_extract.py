@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -503,8 +504,6 @@ def test_rerunning_extraction_replaces_the_window(
     path = landing / "call_intelligence" / "calls.jsonl"
     mtime = path.stat().st_mtime
     calls(landing, {"duration": 50}, {})
-    import os
-
     os.utime(path, (mtime + 5, mtime + 5))
     run(conn, landing, catalog)
     assert values(conn, "dur") == [("c0", 50.0, "ok")]

@@ -446,3 +446,18 @@ def test_event_count_by_source(conn: duckdb.DuckDBPyConnection, landing: Path) -
     write_landing(landing, "connector_events/c.jsonl", [event("c1", T10, source="connector_events")])
     result = ingest_window(conn, landing, H10)
     assert result.events_by_source == {"connector_events": 1, "voice_judge_results": 3}
+
+
+def test_a_line_longer_than_the_csv_default_is_read(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    transcript = [{"role": "user", "content": "a" * 1000}] * 3000  # about 3.1 MB on one line
+    write_landing(
+        landing,
+        "call_intelligence/long.jsonl.gz",
+        [event("short", T10, id="c1"), event("long", T10, id="c2", transcription=transcript)],
+    )
+    write_landing(landing, "world_events/w.jsonl", [event("w1", T10, source="world_events")])
+    result = ingest_window(conn, landing, H10)
+    assert result.events_ingested == 3
+    assert conn.execute(
+        "SELECT json_array_length(data, '$.transcription') FROM raw.events WHERE event_id = 'long'"
+    ).fetchone() == (3000,)

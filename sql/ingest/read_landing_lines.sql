@@ -10,7 +10,8 @@ FROM (
 {% else %}
     SELECT line AS text
     FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '',
-                  auto_detect = false, strict_mode = false, compression = '{{ f.compression }}')
+                  auto_detect = false, strict_mode = false, compression = '{{ f.compression }}',
+                  max_line_size = 67108864)  -- 64 MiB: a long transcript must not fail the whole read
 {% endif %}
 )
 {% endfor %};
