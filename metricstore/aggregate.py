@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from metricstore.definitions import MetricCatalog
-from metricstore.warehouse import prepare, register_frame, run_script
+from metricstore.warehouse import prepare, register_frame, run_script, scalar
 from metricstore.windows import DAY, HOUR, TimeWindow, utc_now
 
 
@@ -84,9 +84,9 @@ def aggregate_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wi
             "computed_at": utc_now(),
         }
         run_script(conn, "aggregates/recompute.sql", params)
-        written = conn.execute(
-            "SELECT count(*) FROM metrics.metric_aggregates WHERE computed_at = ?", [params["computed_at"]]
-        ).fetchone()
+        written = scalar(
+            conn, "SELECT count(*) FROM metrics.metric_aggregates WHERE computed_at = ?", [params["computed_at"]]
+        )
         conn.execute("DELETE FROM ops.stale_periods")
         conn.execute("COMMIT")
     except BaseException:
@@ -95,7 +95,7 @@ def aggregate_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wi
     return AggregateResult(
         hours=len(hours),
         days=len(days),
-        rows_written=int(written[0]) if written else 0,
+        rows_written=int(written),
         stale_hours_recomputed=len(set(stale) - set(window.hours())),
     )
 

@@ -94,8 +94,8 @@ def _llm_usage(warehouse: Path, run_id: str) -> tuple[int, int, float]:
             "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0) "
             "FROM ops.llm_calls WHERE run_id = ?",
             [run_id],
-        ).fetchone()
-    return (int(row[0]), int(row[1]), float(row[2])) if row else (0, 0, 0.0)
+        ).fetchall()[0]
+    return int(row[0]), int(row[1]), float(row[2])
 
 
 @main.group()

@@ -15,7 +15,7 @@ from metricstore.definitions import (
     MetricCatalog,
     MetricDefinition,
 )
-from metricstore.warehouse import prepare, register_frame, run_script
+from metricstore.warehouse import prepare, register_frame, run_script, scalar
 from metricstore.windows import TimeWindow, utc_now
 
 STATIC_MODES = frozenset({"static", "sql_expr"})
@@ -145,5 +145,4 @@ def extract_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wind
 
 
 def _count(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = conn.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+    return int(scalar(conn, sql))

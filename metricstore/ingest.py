@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from metricstore.definitions import SOURCES
-from metricstore.warehouse import prepare, register_frame, render_sql, run_script
+from metricstore.warehouse import prepare, register_frame, render_sql, run_script, scalar, split_statements
 from metricstore.windows import TimeWindow, utc_now
 
 LANDING_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".parquet": "parquet"}
@@ -92,8 +92,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
     now = utc_now()
     conn.execute("BEGIN TRANSACTION")
     try:
-        lines = _load_lines(conn, chosen)
-        run_script(conn, "ingest/parse_events.sql", sources=", ".join(f"'{s}'" for s in SOURCES))
+        lines = _parse_lines(conn, chosen)
         register_frame(conn, "read_files", _files_frame(chosen))
         run_script(conn, "ingest/record_files.sql", {"now": now})
         params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
@@ -106,20 +105,15 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
     return IngestResult(files_seen=len(files), files_read=len(chosen), lines_read=lines, **stats)
 
 
-def _load_lines(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> int:
-    if not files:
-        conn.execute(
-            "CREATE OR REPLACE TEMP TABLE landing_lines "
-            "(file VARCHAR, folder_source VARCHAR, line BIGINT, text VARCHAR)"
-        )
-        return 0
-    sql = render_sql("ingest/read_landing_lines.sql", files=files)
+def _parse_lines(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> int:
+    """Fill the temp table ``parsed_lines`` from ``files``; returns how many non-blank lines they hold."""
     params: list[Any] = []
     for f in files:
         params += [str(f.path), f.source, str(f.path)]
-    conn.execute(sql, params)
-    row = conn.execute("SELECT count(*) FROM landing_lines").fetchone()
-    return int(row[0]) if row else 0
+    sources = ", ".join(f"'{s}'" for s in SOURCES)
+    (statement,) = split_statements(render_sql("ingest/parse_events.sql", files=files, sources=sources))
+    conn.execute(statement, params)
+    return int(scalar(conn, "SELECT count(*) FROM parsed_lines"))
 
 
 def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
@@ -136,11 +130,12 @@ def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
 
 def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[str, Any]:
     params = {"window_start": window.start, "window_end": window.end}
-    valid_in_window = conn.execute(
+    valid_in_window = scalar(
+        conn,
         "SELECT count(*) FROM parsed_lines WHERE reason IS NULL "
         "AND occurred_at >= $window_start AND occurred_at < $window_end",
         params,
-    ).fetchone()
+    )
     by_source = dict(
         conn.execute(
             "SELECT source, count(*) FROM raw.events WHERE occurred_at >= $window_start "
@@ -148,11 +143,11 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
             params,
         ).fetchall()
     )
-    quarantined = conn.execute("SELECT count(*) FROM parsed_lines WHERE reason IS NOT NULL").fetchone()
+    quarantined = scalar(conn, "SELECT count(*) FROM parsed_lines WHERE reason IS NOT NULL")
     ingested = sum(by_source.values())
     return {
         "events_ingested": ingested,
-        "duplicates_dropped": int(valid_in_window[0] if valid_in_window else 0) - ingested,
-        "quarantined": int(quarantined[0] if quarantined else 0),
+        "duplicates_dropped": int(valid_in_window) - ingested,
+        "quarantined": int(quarantined),
         "events_by_source": by_source,
     }

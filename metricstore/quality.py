@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import duckdb
 
+from metricstore.warehouse import scalar
 from metricstore.windows import TimeWindow
 
 
 def _count(conn: duckdb.DuckDBPyConnection, sql: str, window: TimeWindow) -> int:
-    row = conn.execute(sql, {"window_start": window.start, "window_end": window.end}).fetchone()
-    return int(row[0]) if row else 0
+    return int(scalar(conn, sql, {"window_start": window.start, "window_end": window.end}))
 
 
 def duplicate_event_ids(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:

@@ -63,3 +63,9 @@ def register_frame(conn: duckdb.DuckDBPyConnection, name: str, frame: Any) -> No
     conn.register(f"{name}_frame", frame)
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")  # noqa: S608
     conn.unregister(f"{name}_frame")
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
+    """The single value a query returns (the result is read to the end, so the connection is free again)."""
+    rows = conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()
+    return rows[0][0] if rows else None

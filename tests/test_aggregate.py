@@ -350,10 +350,10 @@ def test_value_put_out_of_range_by_a_new_definition_version_leaves_the_aggregate
     run(conn, landing, old, H10)
     assert value_of(conn, "q_sum", "hourly", AT10, "production") == 505
     run(conn, landing, new, H10)
-    # the old version's rows stay in metric_values, but the entity's latest evaluation is out of range
-    assert conn.execute(
-        "SELECT count(*) FROM metrics.metric_values WHERE entity_id = 'c1' AND status = 'ok'"
-    ).fetchone() == (1,)
+    # the re-run replaced the static rows: c1 is now out of range and left out
+    assert conn.execute("SELECT status FROM metrics.metric_values WHERE entity_id = 'c1'").fetchall() == [
+        ("out_of_range",)
+    ]
     assert aggregates(conn) == {
         ("q_sum", "hourly", AT10, "production"): (5, 1),
         ("q_sum", "daily", DAY, "production"): (5, 1),

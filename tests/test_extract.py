@@ -652,7 +652,7 @@ def test_non_conversation_events_are_their_own_entities(
     assert values(conn, "score", "entity_type, value_num") == [("em1", "event", 0.2), ("em2", "event", 0.9)]
 
 
-def test_definition_version_change_keeps_the_old_rows(
+def test_rerun_under_a_new_definition_version_replaces_the_static_rows(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
     old = write_defs(tmp_path / "old", builtin=[metric("q", "numerical", "$.data.q", valid_range_max=1000)])
@@ -666,26 +666,29 @@ def test_definition_version_change_keeps_the_old_rows(
 
     calls(landing, {"q": 50}, {"q": 500})
     run(conn, landing, old)
-    evaluated = conn.execute("SELECT entity_id, evaluated_at FROM metrics.metric_values ORDER BY 1").fetchall()
+    assert conn.execute("SELECT DISTINCT definition_version FROM metrics.metric_values").fetchall() == [(v_old,)]
     run(conn, landing, new)
     run(conn, landing, renamed)
+    # static values are recomputed, not kept: a narrower scope must not leave old-version values behind
     assert conn.execute(
         "SELECT definition_version, entity_id, value_num, status FROM metrics.metric_values ORDER BY 1, 2"
-    ).fetchall() == sorted(
+    ).fetchall() == [(v_new, "c0", 50.0, "ok"), (v_new, "c1", 500.0, "out_of_range")]
+
+
+def test_narrower_scope_leaves_no_old_values(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
+    everywhere = write_defs(tmp_path / "all", builtin=[metric("q", "numerical", "$.data.q")])
+    voice_only = write_defs(tmp_path / "voice", builtin=[metric("q", "numerical", "$.data.q", channel_scope="voice")])
+    write_landing(
+        landing,
+        "call_intelligence/a.jsonl",
         [
-            (v_old, "c0", 50.0, "ok"),
-            (v_old, "c1", 500.0, "ok"),
-            (v_new, "c0", 50.0, "ok"),
-            (v_new, "c1", 500.0, "out_of_range"),
-        ]
+            event("e1", T10, id="c1", channel="voice", q=1),
+            event("e2", "2026-11-20T10:20:00Z", id="c2", channel="text", q=2),
+        ],
     )
-    assert (
-        conn.execute(
-            "SELECT entity_id, evaluated_at FROM metrics.metric_values WHERE definition_version = ? ORDER BY 1",
-            [v_old],
-        ).fetchall()
-        == evaluated
-    )
+    run(conn, landing, everywhere)
+    run(conn, landing, voice_only)
+    assert conn.execute("SELECT entity_id FROM metrics.metric_values").fetchall() == [("c1",)]
 
 
 @pytest.mark.parametrize("metric_type", ["numerical", "categorical", "boolean", "text", "list"])

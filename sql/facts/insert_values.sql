@@ -57,11 +57,12 @@ USING (SELECT DISTINCT workspace_id, entity_id FROM window_entities WHERE entity
 WHERE v.entity_type = 'conversation' AND v.workspace_id = c.workspace_id AND v.entity_id = c.entity_id
   AND v.occurred_at < $window_start;
 
+-- Static values are cheap to recompute: a re-run replaces every version of the window's static metrics, so a
+-- definition whose scope narrowed leaves no stale old-version value behind.
 DELETE FROM metrics.metric_values v
-USING (SELECT DISTINCT workspace_id, metric_key, definition_version FROM metric_specs) m
+USING (SELECT DISTINCT workspace_id, metric_key FROM metric_specs) m
 WHERE v.occurred_at >= $window_start AND v.occurred_at < $window_end
-  AND v.workspace_id = m.workspace_id AND v.metric_key = m.metric_key
-  AND v.definition_version = m.definition_version;
+  AND v.workspace_id = m.workspace_id AND v.metric_key = m.metric_key;
 
 INSERT INTO metrics.metric_values
 SELECT workspace_id, metric_key, metric_type, entity_type, entity_id, session_id, service_id, channel, direction,

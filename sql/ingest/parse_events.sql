@@ -1,12 +1,35 @@
--- Parse every landing line once into the envelope, then give each line that breaks a rule its reason.
+-- Read the chosen landing files and parse every non-blank line once into the envelope; a line that breaks a
+-- rule gets its reason. Rendered with one subquery per file (each keeps its own 1-based line numbers);
+-- every path is a bound parameter. Parsing is budgeted: one full parse of the line (from_json), and for
+-- call-intelligence rows one parse of `data` for data.id and data.snapshot_version together.
 CREATE OR REPLACE TEMP TABLE parsed_lines AS
-WITH parsed AS (
+WITH landing AS (
+{% if not files %}
+    SELECT NULL::VARCHAR AS file, NULL::VARCHAR AS folder_source, NULL::BIGINT AS line, NULL::VARCHAR AS text
+    WHERE false
+{% endif %}
+{% for f in files %}
+    {% if not loop.first %}UNION ALL{% endif %}
+    SELECT ?::VARCHAR AS file, ?::VARCHAR AS folder_source, row_number() OVER () AS line, text
+    FROM (
+    {% if f.format == 'parquet' %}
+        SELECT to_json(p)::VARCHAR AS text FROM read_parquet(?) p
+    {% else %}
+        SELECT line AS text
+        FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '',
+                      auto_detect = false, strict_mode = false, compression = '{{ f.compression }}',
+                      max_line_size = 67108864)  -- 64 MiB: a long transcript must not fail the whole read
+    {% endif %}
+    )
+{% endfor %}
+),
+parsed AS (
     SELECT file, folder_source, line, text,
            try(from_json(text, '{"event_id": "JSON", "source": "JSON", "event_type": "JSON",
                                   "workspace_id": "JSON", "occurred_at": "JSON", "session_id": "JSON",
                                   "service_id": "JSON", "channel": "JSON", "direction": "JSON",
                                   "is_simulation": "JSON", "data": "JSON"}')) AS e
-    FROM landing_lines
+    FROM landing
     WHERE text IS NOT NULL AND trim(text) <> ''
 ),
 typed AS (
@@ -16,34 +39,41 @@ typed AS (
            json_type(e.occurred_at) AS t_occurred_at, json_type(e.session_id) AS t_session_id,
            json_type(e.service_id) AS t_service_id, json_type(e.channel) AS t_channel,
            json_type(e.direction) AS t_direction, json_type(e.is_simulation) AS t_is_simulation,
-           -- Parquet files may carry `data` as a JSON string rather than a struct.
-           CASE WHEN json_type(e.data) = 'VARCHAR' AND json_valid(e.data ->> '$')
-                THEN (e.data ->> '$')::JSON ELSE e.data END AS data_json
+           -- from_json writes sub-documents minified, so the first character tells the JSON type.
+           -- Parquet files may carry `data` as a JSON string rather than a struct: decode it.
+           CASE WHEN left(e.data, 1) = '"' AND json_valid(e.data ->> '$') THEN (e.data ->> '$')::JSON
+                ELSE e.data END AS data_json,
+           e.source ->> '$' AS source
     FROM parsed
+),
+keyed AS (
+    SELECT *,
+           CASE WHEN source = 'call_intelligence' AND left(data_json, 1) = '{'
+                THEN json_extract(data_json, ['$.id', '$.snapshot_version']) END AS data_keys
+    FROM typed
 ),
 checked AS (
     SELECT *,
-           e.event_id ->> '$' AS event_id, e.source ->> '$' AS source, e.event_type ->> '$' AS event_type,
+           e.event_id ->> '$' AS event_id, e.event_type ->> '$' AS event_type,
            e.workspace_id ->> '$' AS workspace_id, e.channel ->> '$' AS channel,
            e.direction ->> '$' AS direction, e.session_id ->> '$' AS session_id,
            e.service_id ->> '$' AS service_id,
            try_cast(e.occurred_at ->> '$' AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS occurred_at,
            coalesce(try_cast(e.is_simulation ->> '$' AS BOOLEAN), false) AS is_simulation,
-           data_json ->> '$.id' AS conversation_id,
-           json_type(data_json, '$.id') AS t_conversation_id,
-           json_type(data_json, '$.snapshot_version') AS t_snapshot_version
-    FROM typed
+           data_keys[1] ->> '$' AS conversation_id,
+           json_type(data_keys[1]) AS t_conversation_id,
+           nullif(json_type(data_keys[2]), 'NULL') AS t_snapshot_version  -- null counts as absent
+    FROM keyed
 )
 SELECT file, folder_source, line, text, event_id, source, event_type, workspace_id, occurred_at, session_id,
        service_id, channel, direction, is_simulation, data_json AS data,
        CASE WHEN source = 'call_intelligence' AND event_type = 'call_intelligence.row' THEN conversation_id END
            AS conversation_id,
-       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT')
-            THEN try_cast(data_json ->> '$.snapshot_version' AS BIGINT) END
+       CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN try_cast(data_keys[2] ->> '$' AS BIGINT) END
            AS snapshot_version,
        CASE
            WHEN e IS NULL THEN 'not valid JSON'
-           WHEN json_type(text) <> 'OBJECT' THEN 'not a JSON object'
+           WHEN left(ltrim(text), 1) <> '{' THEN 'not a JSON object'
            WHEN t_event_id IS NULL THEN 'missing event_id'
            WHEN t_source IS NULL THEN 'missing source'
            WHEN t_event_type IS NULL THEN 'missing event_type'
@@ -69,13 +99,13 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
                THEN 'is_simulation must be true or false'
            WHEN t_session_id IS NOT NULL AND t_session_id <> 'VARCHAR' THEN 'session_id must be a string or null'
            WHEN t_service_id IS NOT NULL AND t_service_id <> 'VARCHAR' THEN 'service_id must be a string or null'
-           WHEN json_type(data_json) <> 'OBJECT' THEN 'data must be a JSON object'
+           WHEN left(data_json, 1) <> '{' THEN 'data must be a JSON object'
            WHEN event_type = 'call_intelligence.row' AND source = 'call_intelligence'
                 AND (coalesce(t_conversation_id, 'NULL') NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT')
                      OR trim(conversation_id) = '')
                THEN 'call_intelligence.row without data.id'
            WHEN t_snapshot_version IS NOT NULL AND (t_snapshot_version NOT IN ('UBIGINT', 'BIGINT')
-                                                     OR try_cast(data_json ->> '$.snapshot_version' AS BIGINT) IS NULL)
+                                                     OR try_cast(data_keys[2] ->> '$' AS BIGINT) IS NULL)
                THEN 'data.snapshot_version must be an integer'
        END AS reason
 FROM checked;
