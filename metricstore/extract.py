@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -19,6 +20,8 @@ from metricstore.warehouse import prepare, register_frame, run_script, scalar
 from metricstore.windows import TimeWindow, utc_now
 
 STATIC_MODES = frozenset({"static", "sql_expr"})
+# `data ->> 'key'` / `data -> 'key'`: the one way a sql_expr may read `data` and still get the narrowed object.
+_TOP_LEVEL_KEY = re.compile(r"\bdata\s*->>?\s*'([A-Za-z_][A-Za-z0-9_]*)'")
 
 _SPEC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "workspace_id": pl.String,
@@ -37,11 +40,23 @@ _SPEC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 
 @dataclass(frozen=True)
 class SourcePlan:
-    """What one source's pass computes: the JSON paths read from `data` and one SQL expression per slot."""
+    """What one source's pass computes: the JSON paths read from `data` (one parse for all of them), one SQL
+    expression per slot, and the top-level `data` keys that sql_expr metrics read."""
 
     source: str
     data_paths: list[str]
     slots: list[str]
+    expression_keys: set[str] = field(default_factory=set)
+    expressions_need_full_data: bool = False
+
+    def narrowed_data(self) -> str:
+        """What `data` means to this source's sql_expr metrics: when they only read top-level keys
+        (`data ->> 'status'`), a small object of those keys built from the one parse, so that no expression
+        parses the whole document (with its transcript) again; otherwise the document itself."""
+        if self.expressions_need_full_data or not self.expression_keys:
+            return "data"
+        pairs = [f"'{k}', data_values[{self.data_paths.index('$.' + k) + 1}]" for k in sorted(self.expression_keys)]
+        return f"json_object({', '.join(pairs)})"
 
 
 @dataclass(frozen=True)
@@ -53,11 +68,20 @@ class ExtractResult:
     stale_hours: int
 
 
-def slot_expression(definition: MetricDefinition, data_paths: list[str]) -> str:
-    """The SQL giving a metric's raw JSON value for one event row; registers data paths it needs."""
+def slot_expression(definition: MetricDefinition, plan: SourcePlan) -> str:
+    """The SQL giving a metric's raw JSON value for one event row; registers the data paths it needs."""
+    data_paths = plan.data_paths
     if definition.extraction_mode == "sql_expr":
         assert definition.sql_expr is not None
-        return f"to_json({definition.sql_expr})"
+        expression = definition.sql_expr
+        keys = _TOP_LEVEL_KEY.findall(expression)
+        if len(re.findall(r"\bdata\b", expression)) != len(keys):
+            plan.expressions_need_full_data = True  # `data` used some other way: give it the whole document
+        for key in keys:
+            plan.expression_keys.add(key)
+            if f"$.{key}" not in data_paths:
+                data_paths.append(f"$.{key}")
+        return f"to_json({expression})"
     path = definition.extract_path
     assert path is not None
     if path[2:] in ENVELOPE_FIELDS:  # validated: either an envelope field or a path under $.data
@@ -80,7 +104,7 @@ def plan_extraction(catalog: MetricCatalog, workspaces: list[str]) -> tuple[list
         for loaded in static_definitions(catalog, ws):
             d = loaded.definition
             plan = plans[d.source]
-            expression = slot_expression(d, plan.data_paths)
+            expression = slot_expression(d, plan)
             if expression not in plan.slots:
                 plan.slots.append(expression)
             rows.append(
@@ -115,26 +139,34 @@ def extract_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wind
         )
         plans, specs = plan_extraction(catalog, workspaces)
         register_frame(conn, "metric_specs", specs)
-        run_script(conn, "facts/create_extracted.sql")
+        stale_before = _count(conn, "SELECT count(*) FROM ops.stale_periods")
+        run_script(conn, "facts/replace_window.sql", params)
+        stale_after = _count(conn, "SELECT count(*) FROM ops.stale_periods")
+        evaluated_at = utc_now()
         for plan in plans:
             run_script(
                 conn,
                 "facts/extract_static.sql",
-                {"source": plan.source, "data_paths": plan.data_paths or ["$"]},
+                {"source": plan.source, "data_paths": plan.data_paths or ["$"], "evaluated_at": evaluated_at},
                 slots=plan.slots,
+                data=plan.narrowed_data(),
             )
-        stale_before = _count(conn, "SELECT count(*) FROM ops.stale_periods")
-        run_script(conn, "facts/insert_values.sql", {**params, "evaluated_at": utc_now()})
-        stale_after = _count(conn, "SELECT count(*) FROM ops.stale_periods")
+        written = {"window_start": window.start, "window_end": window.end, "evaluated_at": evaluated_at}
+        by_status_and_metric = conn.execute(
+            "SELECT status, metric_key, count(*) FROM metrics.metric_values WHERE occurred_at >= $window_start "
+            "AND occurred_at < $window_end AND evaluated_at = $evaluated_at GROUP BY ALL ORDER BY ALL",
+            written,
+        ).fetchall()
+        by_status: dict[str, int] = {}
+        by_metric: dict[str, int] = {}
+        for status, key, n in by_status_and_metric:  # a few hundred rows at most: (status, metric) pairs
+            by_status[status] = by_status.get(status, 0) + n
+            by_metric[key] = by_metric.get(key, 0) + n
         result = ExtractResult(
             entities=_count(conn, "SELECT count(*) FROM window_entities"),
-            values_written=_count(conn, "SELECT count(*) FROM typed_values"),
-            values_by_status=dict(
-                conn.execute("SELECT status, count(*) FROM typed_values GROUP BY 1 ORDER BY 1").fetchall()
-            ),
-            values_by_metric=dict(
-                conn.execute("SELECT metric_key, count(*) FROM typed_values GROUP BY 1 ORDER BY 1").fetchall()
-            ),
+            values_written=sum(by_status.values()),
+            values_by_status=by_status,
+            values_by_metric=by_metric,
             stale_hours=stale_after - stale_before,
         )
         conn.execute("COMMIT")
