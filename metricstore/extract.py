@@ -38,7 +38,7 @@ _SPEC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class SourcePlan:
     """What one source's pass computes: the JSON paths read from `data` (one parse for all of them), one SQL
     expression per slot, and the top-level `data` keys that sql_expr metrics read."""
