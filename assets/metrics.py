@@ -5,6 +5,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -85,7 +86,7 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
 
 @asset(
     key=AGGREGATES_KEY,
-    deps=[metric_values],
+    deps=[metric_values, AssetKey(["metrics", "ai_metric_values"])],
     group_name="metrics",
     partitions_def=hourly_partitions,
     backfill_policy=range_backfill,

@@ -24,13 +24,19 @@ def main() -> None:
 @click.option("--partition", metavar="YYYY-MM-DD-HH:00", help="Run one hourly partition (UTC).")
 @click.option("--from", "first", metavar="YYYY-MM-DD-HH:00", help="First hour of a backfill (inclusive).")
 @click.option("--to", "last", metavar="YYYY-MM-DD-HH:00", help="Last hour of a backfill (inclusive).")
-def run(partition: str | None, first: str | None, last: str | None) -> None:
+@click.option("--budget", type=float, help="Stop model spending at this many US dollars for the run.")
+@click.option("--dry-run", is_flag=True, help="Print the model calls, tokens and dollars the run would spend.")
+def run(partition: str | None, first: str | None, last: str | None, budget: float | None, dry_run: bool) -> None:
     """Run the hourly_metrics job through the Dagster instance (the runs show in `make ui`)."""
     if partition and (first or last):
         raise click.UsageError("give either --partition or --from/--to, not both")
     if not partition and not (first and last):
         raise click.UsageError("give --partition KEY, or --from KEY --to KEY")
-    _run_and_report(partition or first or "", None if partition else last)
+    start, end = partition or first or "", None if partition else last
+    if dry_run:
+        _print_estimate(start, end or start, None)
+        return
+    _run_and_report(start, end, budget)
 
 
 @main.command()
@@ -54,11 +60,11 @@ def demo(hours: int) -> None:
     _run_and_report(partition_key_for(manifest.start), partition_key_for(manifest.end - HOUR))
 
 
-def _run_and_report(first: str, last: str | None) -> None:
+def _run_and_report(first: str, last: str | None, budget: float | None = None) -> None:
     from orchestration.runner import hours_between, run_hourly_job
 
     try:
-        summary = run_hourly_job(first, last)
+        summary = run_hourly_job(first, last, max_cost_usd=budget)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     settings = Settings.from_env()
@@ -66,6 +72,7 @@ def _run_and_report(first: str, last: str | None) -> None:
     events = summary.metadata.get("raw/events", {})
     values = summary.metadata.get("metrics/metric_values", {})
     aggregates = summary.metadata.get("metrics/metric_aggregates", {})
+    ai = summary.metadata.get("metrics/ai_metric_values", {})
     tokens_in, tokens_out, cost = _llm_usage(settings.warehouse, summary.run_id)
     status = "succeeded" if summary.success else "FAILED"
     lines = [
@@ -74,10 +81,14 @@ def _run_and_report(first: str, last: str | None) -> None:
         f"duplicates dropped {events.get('duplicates_dropped', 0):,}",
         f"  metrics computed   {values.get('metrics_computed', 0):>10,}   "
         f"values written {values.get('values_written', 0):,} (out of range {values.get('values_out_of_range', 0):,})",
+        f"  AI evaluations     {ai.get('evaluated', 0):>10,}   cache hits {ai.get('cache_hits', 0):,}, "
+        f"failed {ai.get('failures', 0):,}, skipped without API key {ai.get('skipped_no_key', 0):,}, "
+        f"over budget {ai.get('skipped_budget', 0):,}",
         f"  aggregate rows     {aggregates.get('aggregate_rows_written', 0):>10,}",
         f"  failures           {events.get('quarantined_lines', 0):>10,}   quarantined lines (ops.quarantine); "
         f"failed checks: {', '.join(summary.failed_checks) or 'none'}",
-        f"  model usage        {tokens_in:>10,}   input tokens, {tokens_out:,} output tokens, ${cost:.4f}",
+        f"  model usage        {tokens_in:>10,}   input tokens, {tokens_out:,} output tokens, ${cost:.4f} "
+        f"in {ai.get('calls', 0):,} calls",
         f"  warehouse          {settings.warehouse.resolve()}",
     ]
     click.echo("\n".join(lines))
@@ -96,6 +107,88 @@ def _llm_usage(warehouse: Path, run_id: str) -> tuple[int, int, float]:
             [run_id],
         ).fetchall()[0]
     return int(row[0]), int(row[1]), float(row[2])
+
+
+@main.command()
+@click.argument("key")
+@click.option("--subject", "conversation_id", required=True, help="The conversation id (data.id).")
+@click.option("--workspace", "workspace_id", help="The workspace (default: the one holding the conversation).")
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+def evaluate(key: str, conversation_id: str, workspace_id: str | None, as_json: bool) -> None:
+    """Evaluate metric KEY on one conversation now and print the typed value; nothing is stored."""
+    from dataclasses import asdict
+
+    from metricstore.evaluation.on_demand import OnDemandError, evaluate_on_demand
+    from metricstore.warehouse import connect
+
+    settings = Settings.from_env()
+    catalog = load_catalog(settings.metric_defs)
+    try:
+        with connect(settings.warehouse, read_only=True) as conn:
+            evaluation = evaluate_on_demand(conn, catalog, key, conversation_id, workspace_id)
+    except OnDemandError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2 if exc.kind in ("unknown_metric", "unknown_conversation", "unsupported_mode") else 1)
+    if as_json:
+        click.echo(json.dumps(asdict(evaluation), indent=2, default=str))
+        return
+    value = next(
+        (
+            v
+            for v in (evaluation.value_num, evaluation.value_text, evaluation.value_bool, evaluation.value_list)
+            if v is not None
+        ),
+        None,
+    )
+    click.echo(f"{key} = {json.dumps(value)}   ({evaluation.status}, {evaluation.model})")
+    if evaluation.rationale:
+        click.echo(f"rationale: {evaluation.rationale}")
+    for quote in evaluation.evidence:
+        flag = "" if quote not in evaluation.ungrounded_evidence else "   [not found in the transcript]"
+        click.echo(f'evidence: "{quote}"{flag}')
+    if evaluation.cost_usd:
+        click.echo(f"cost: ${evaluation.cost_usd:.5f} ({evaluation.input_tokens} in, {evaluation.output_tokens} out)")
+
+
+@main.command()
+@click.argument("key", required=False)
+@click.option("--partition", metavar="YYYY-MM-DD-HH:00", help="The hour to estimate (default: the last full hour).")
+@click.option("--from", "first", metavar="YYYY-MM-DD-HH:00", help="First hour of a backfill to estimate.")
+@click.option("--to", "last", metavar="YYYY-MM-DD-HH:00", help="Last hour of a backfill to estimate.")
+def estimate(key: str | None, partition: str | None, first: str | None, last: str | None) -> None:
+    """Print the calls, tokens and dollars the next run (or a backfill) would spend on KEY (default: all)."""
+    from orchestration.runner import last_partition_key
+
+    start = partition or first or last_partition_key()
+    _print_estimate(start, last or start, key)
+
+
+def _print_estimate(first: str, last: str, key: str | None) -> None:
+    from metricstore.evaluation.run import estimate_window
+    from metricstore.warehouse import connect
+    from metricstore.windows import HOUR, TimeWindow
+    from orchestration.runner import parse_partition
+
+    settings = Settings.from_env()
+    catalog = load_catalog(settings.metric_defs)
+    window = TimeWindow(parse_partition(first), parse_partition(last) + HOUR)
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run the job first")
+    with connect(settings.warehouse, read_only=True) as conn:
+        estimates, calls = estimate_window(conn, catalog, window, metric_keys={key} if key else None)
+    if key and not estimates:
+        click.echo(f"{key}: nothing pending in {window}")
+        return
+    click.echo(f"AI evaluations pending for {window} (events not yet ingested are not counted):")
+    header = f"  {'metric':<32} {'tier':<9} {'evaluations':>11} {'cached':>7} {'input tok':>10} {'output tok':>10}"
+    click.echo(f"{header} {'USD':>9}")
+    for e in estimates:
+        click.echo(
+            f"  {e.metric_key:<32} {e.model_tier:<9} {e.evaluations:>11,} {e.cached:>7,} {e.input_tokens:>10,} "
+            f"{e.output_tokens:>10,} {e.cost_usd:>9.4f}"
+        )
+    total = sum(e.cost_usd for e in estimates)
+    click.echo(f"  {calls:,} model calls, about ${total:.4f} (tokens estimated as characters / 4)")
 
 
 @main.group()

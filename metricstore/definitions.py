@@ -97,7 +97,9 @@ class ExtractField(BaseModel):
 def _label_kind(item: Any) -> str:
     if isinstance(item, str):
         return "label_name"
-    return "field" if isinstance(item, dict) and "type" in item else "label"
+    if isinstance(item, ExtractField) or (isinstance(item, dict) and "type" in item):
+        return "field"
+    return "label"
 
 
 # A dict with `type` is an extract field, any other dict a label: one clear error per bad item.

@@ -8,6 +8,7 @@ from dagster import (
     in_process_executor,
 )
 
+from assets.ai import ai_metric_values
 from assets.ingestion import landed_events
 from assets.metrics import metric_aggregates, metric_values
 from assets.resources import MetricStoreResource
@@ -17,7 +18,7 @@ hourly_metrics = define_asset_job(
     "hourly_metrics",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    description="Ingest the hour's landing events, compute metric values, recompute aggregates.",
+    description="Ingest the hour's landing events, compute static and AI metric values, recompute aggregates.",
 )
 
 hourly_metrics_schedule = build_schedule_from_partitioned_job(
@@ -27,7 +28,7 @@ hourly_metrics_schedule = build_schedule_from_partitioned_job(
 )
 
 defs = Definitions(
-    assets=[landed_events, metric_values, metric_aggregates],
+    assets=[landed_events, metric_values, ai_metric_values, metric_aggregates],
     jobs=[hourly_metrics],
     schedules=[hourly_metrics_schedule],
     resources={"metricstore": MetricStoreResource()},

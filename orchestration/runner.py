@@ -58,7 +58,18 @@ def parse_partition(key: str) -> datetime:
     return hour
 
 
-def run_hourly_job(first: str, last: str | None = None) -> RunSummary:
+def last_partition_key() -> str:
+    """The newest partition: the last full UTC hour."""
+    from orchestration.definitions import defs
+
+    partitions = defs.resolve_job_def("hourly_metrics").partitions_def
+    assert partitions is not None
+    key = partitions.get_last_partition_key()
+    assert key is not None
+    return key
+
+
+def run_hourly_job(first: str, last: str | None = None, *, max_cost_usd: float | None = None) -> RunSummary:
     """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``."""
     from orchestration.definitions import defs
 
@@ -82,7 +93,10 @@ def run_hourly_job(first: str, last: str | None = None) -> RunSummary:
         result = job.execute_in_process(
             instance=instance,
             # The step logs stay in the run's event log (make ui); the terminal gets warnings and the summary.
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                "ops": {"metrics__ai_metric_values": {"config": {"max_cost_usd": max_cost_usd}}},
+            },
             partition_key=first if single else None,
             tags={} if single else {RANGE_START_TAG: first, RANGE_END_TAG: last},
             raise_on_error=False,

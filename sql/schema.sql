@@ -115,15 +115,17 @@ CREATE TABLE IF NOT EXISTS ops.stale_periods (
     period_start  TIMESTAMP NOT NULL
 );
 
+-- Every model call: one row per call (a call answers all pending metrics of one conversation and tier).
 CREATE TABLE IF NOT EXISTS ops.llm_calls (
     call_id            VARCHAR NOT NULL,
     run_id             VARCHAR,
     workspace_id       VARCHAR NOT NULL,
-    metric_key         VARCHAR NOT NULL,
-    entity_id          VARCHAR NOT NULL,
-    definition_version VARCHAR NOT NULL,
+    conversation_id    VARCHAR NOT NULL,
+    metric_keys        VARCHAR[] NOT NULL,
     model              VARCHAR NOT NULL,
     model_tier         VARCHAR NOT NULL,
+    mode               VARCHAR NOT NULL,   -- realtime | batch
+    batch_id           VARCHAR,
     input_tokens       BIGINT,
     cache_creation_input_tokens BIGINT,
     cache_read_input_tokens     BIGINT,
@@ -131,7 +133,7 @@ CREATE TABLE IF NOT EXISTS ops.llm_calls (
     cost_usd           DOUBLE,
     latency_ms         DOUBLE,
     attempts           INTEGER,
-    outcome            VARCHAR NOT NULL,
+    outcome            VARCHAR NOT NULL,   -- ok | retried_answer | error | budget_exhausted
     error              VARCHAR,
     called_at          TIMESTAMP NOT NULL
 );
@@ -170,3 +172,41 @@ SELECT workspace_id, metric_key, builtin, name, description, metric_type, source
        model_tier, aggregation, unit, period_granularity, channel_scope, valid_range_min, valid_range_max,
        is_required, active, definition_version, definition
 FROM metrics.metric_definitions;
+
+-- Added for AI metrics: columns and tables created on existing warehouses too.
+ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS evidence VARCHAR[];
+ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS ungrounded_evidence VARCHAR[];
+ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS cache_creation_input_tokens BIGINT;
+ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS cache_read_input_tokens BIGINT;
+
+-- Content-addressed answers: (conversation content, definition version, model) → evaluation.
+CREATE TABLE IF NOT EXISTS ops.llm_cache (
+    cache_key          VARCHAR PRIMARY KEY,
+    metric_key         VARCHAR NOT NULL,
+    definition_version VARCHAR NOT NULL,
+    model              VARCHAR NOT NULL,
+    evaluation         JSON NOT NULL,
+    created_at         TIMESTAMP NOT NULL
+);
+
+-- Message batches submitted for backfills, collected by later runs.
+CREATE TABLE IF NOT EXISTS ops.llm_batches (
+    batch_id      VARCHAR PRIMARY KEY,
+    run_id        VARCHAR,
+    model         VARCHAR NOT NULL,
+    model_tier    VARCHAR NOT NULL,
+    requests      INTEGER NOT NULL,
+    status        VARCHAR NOT NULL,       -- in_progress | ended | collected
+    submitted_at  TIMESTAMP NOT NULL,
+    collected_at  TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS ops.llm_batch_requests (
+    batch_id        VARCHAR NOT NULL,
+    custom_id       VARCHAR NOT NULL,
+    workspace_id    VARCHAR NOT NULL,
+    conversation_id VARCHAR NOT NULL,
+    event_id        VARCHAR NOT NULL,
+    metric_keys     VARCHAR[] NOT NULL,
+    collected       BOOLEAN NOT NULL
+);

@@ -20,10 +20,14 @@ def test_definitions_load() -> None:
     assert schedule.job_name == "hourly_metrics"
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"raw/events", "metrics/metric_values", "metrics/metric_aggregates"}
+    assert keys == {"raw/events", "metrics/metric_values", "metrics/ai_metric_values", "metrics/metric_aggregates"}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("metrics/metric_values", "required_metrics_present") in checks
-    assert graph.get(AssetKey(["metrics", "metric_aggregates"])).parent_keys == {AssetKey(["metrics", "metric_values"])}
+    assert graph.get(AssetKey(["metrics", "metric_aggregates"])).parent_keys == {
+        AssetKey(["metrics", "metric_values"]),
+        AssetKey(["metrics", "ai_metric_values"]),
+    }
+    assert ("metrics/ai_metric_values", "error_rate_below_threshold") in checks
 
 
 def test_code_location_imports_without_warnings() -> None:

@@ -2,7 +2,7 @@
 -- every key a sql_expr reads) comes from one parse of `data` (json_extract with the list of paths), every
 -- sql_expr is evaluated, each slot's JSON value is paired with the metrics that read it, typed by the
 -- metric's type and given a status (ok, invalid, out_of_range, or missing for required metrics).
-INSERT INTO metrics.metric_values
+INSERT INTO metrics.metric_values BY NAME
 WITH read_once AS (
     SELECT e.*, json_extract(e.data, $data_paths::VARCHAR[]) AS data_values
     FROM window_entities e
@@ -70,7 +70,6 @@ SELECT workspace_id, metric_key, metric_type, entity_type, entity_id, session_id
             WHEN num < valid_range_min OR num > valid_range_max THEN 'out_of_range'
             ELSE 'ok'
        END AS status,
-       NULL AS rationale, NULL AS model, NULL AS input_tokens, NULL AS output_tokens, NULL AS cost_usd,
        definition_version, $evaluated_at AS evaluated_at
 FROM typed
 WHERE NOT is_missing OR is_required;

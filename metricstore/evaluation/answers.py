@@ -1,0 +1,111 @@
+"""From a model's answer to a typed Evaluation: validated against the metric's type and labels, checked
+against its valid range, and with evidence quotes checked against the transcript the model saw."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from metricstore.definitions import ExtractField, MetricDefinition
+from metricstore.evaluation.base import Evaluation
+
+
+class AnswerInvalid(ValueError):
+    """The answer does not fit the metric: retried once, then recorded as an error, never stored."""
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def grounded(quote: str, transcript: str) -> bool:
+    """A quote is grounded when it occurs in the transcript (case and spacing aside)."""
+    return bool(quote.strip()) and _normalise(quote) in _normalise(transcript)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AnswerInvalid(f"expected a number, got {json.dumps(value)}")
+    return float(value)
+
+
+def typed_value(metric: MetricDefinition, value: Any, evaluation: Evaluation) -> None:
+    """Put ``value`` into the evaluation's typed column, or raise :class:`AnswerInvalid`."""
+    labels = metric.label_names
+    kind = metric.metric_type
+    if metric.extraction_mode == "ai_extract":
+        _extracted(metric, value, evaluation)
+    elif kind == "numerical":
+        evaluation.value_num = _number(value)
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            raise AnswerInvalid(f"expected true or false, got {json.dumps(value)}")
+        evaluation.value_bool = value
+    elif kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise AnswerInvalid(f"expected a list of strings, got {json.dumps(value)}")
+        unknown = [v for v in value if labels and v not in labels]
+        if unknown:
+            raise AnswerInvalid(f"labels not in the metric's ai_labels: {', '.join(unknown)}")
+        evaluation.value_list = value
+    else:
+        if not isinstance(value, str) or not value.strip():
+            raise AnswerInvalid(f"expected a non-empty string, got {json.dumps(value)}")
+        allowed = labels or (["positive", "neutral", "negative"] if metric.extraction_mode == "ai_sentiment" else [])
+        if kind == "categorical" and allowed and value not in allowed:
+            raise AnswerInvalid(f"'{value}' is not one of {', '.join(allowed)}")
+        evaluation.value_text = value
+
+
+def _extracted(metric: MetricDefinition, value: Any, evaluation: Evaluation) -> None:
+    fields = [f for f in metric.ai_labels or [] if isinstance(f, ExtractField)]
+    if not isinstance(value, dict) or set(value) != {f.name for f in fields}:
+        raise AnswerInvalid(f"expected an object with fields {', '.join(f.name for f in fields)}")
+    found = {k: v for k, v in value.items() if v is not None}
+    if not found:
+        evaluation.status = "not_applicable"
+        return
+    if metric.metric_type == "boolean":  # "was a date given?": something was found
+        evaluation.value_bool = True
+    elif len(fields) == 1:
+        only = found[fields[0].name]
+        if metric.metric_type == "numerical":
+            evaluation.value_num = _number(only)
+        elif metric.metric_type == "list":
+            evaluation.value_list = [str(only)]
+        else:
+            evaluation.value_text = str(only)
+    elif metric.metric_type == "list":
+        evaluation.value_list = [f"{k}: {v}" for k, v in found.items()]
+    else:
+        evaluation.value_text = json.dumps(found, sort_keys=True)
+
+
+def evaluation_from_answer(metric: MetricDefinition, conversation_id: str, answer: Any, transcript: str) -> Evaluation:
+    """Validate one metric's answer object; raises :class:`AnswerInvalid` when it does not fit."""
+    if not isinstance(answer, dict) or not {"value", "not_applicable"} <= set(answer):
+        raise AnswerInvalid("the answer lacks value / not_applicable")
+    evaluation = Evaluation(metric.key, metric.definition_version, conversation_id, "ok")
+    rationale = answer.get("rationale")
+    evaluation.rationale = rationale if isinstance(rationale, str) else None
+    evidence = answer.get("evidence") or []
+    evaluation.evidence = [q for q in evidence if isinstance(q, str)][:5]
+    evaluation.ungrounded_evidence = [q for q in evaluation.evidence if not grounded(q, transcript)]
+    if answer["not_applicable"] is True or answer["value"] is None:
+        evaluation.status = "not_applicable"
+        return evaluation
+    typed_value(metric, answer["value"], evaluation)
+    apply_range(metric, evaluation)
+    return evaluation
+
+
+def apply_range(metric: MetricDefinition, evaluation: Evaluation) -> None:
+    """Outside [valid_range_min, valid_range_max]: kept, with the status that says so."""
+    num = evaluation.value_num
+    if num is None or evaluation.status != "ok":
+        return
+    low, high = metric.valid_range_min, metric.valid_range_max
+    if (low is not None and num < low) or (high is not None and num > high):
+        evaluation.status = "out_of_range"

@@ -1,0 +1,222 @@
+"""The Claude tiers: the anthropic SDK's async client, one call per conversation and tier.
+
+Retries live here and only here (the SDK's own are turned off): 429, 529, 5xx, timeouts and connection
+errors are retried with the server's ``retry-after`` when it gives one, else exponential backoff. An answer
+that is malformed, refused or truncated is asked again once; then its metrics are recorded as errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+
+from metricstore.definitions import MetricDefinition
+from metricstore.evaluation.answers import AnswerInvalid, evaluation_from_answer
+from metricstore.evaluation.base import Conversation, Evaluation, Status
+from metricstore.evaluation.models import ModelPrice
+from metricstore.evaluation.prompts import build_request
+from metricstore.evaluation.redact import redact
+
+RETRYABLE = (
+    anthropic.RateLimitError,
+    anthropic.InternalServerError,  # 500, 503 and 529 (overloaded) alike
+    anthropic.APITimeoutError,
+    anthropic.APIConnectionError,
+)
+
+
+@dataclass
+class Budget:
+    """A per-run ceiling on spending; once reached, no further call starts."""
+
+    max_cost_usd: float | None = None
+    spent_usd: float = 0.0
+    refused_calls: int = 0
+
+    def allows(self) -> bool:
+        return self.max_cost_usd is None or self.spent_usd < self.max_cost_usd
+
+
+@dataclass
+class CallRecord:
+    """One model call, for ops.llm_calls."""
+
+    workspace_id: str
+    conversation_id: str
+    metric_keys: list[str]
+    model: str
+    input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    attempts: int = 0
+    outcome: str = "ok"  # ok | retried_answer | error | budget_exhausted
+    error: str | None = None
+
+
+@dataclass
+class ClaudeSettings:
+    max_tokens: int = 1024
+    max_attempts: int = 5
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0
+    redact: bool = True
+
+
+@dataclass
+class ClaudeEvaluator:
+    """Answers a conversation's pending metrics of one tier in one structured-output call."""
+
+    client: anthropic.AsyncAnthropic
+    price: ModelPrice
+    semaphore: asyncio.Semaphore
+    budget: Budget = field(default_factory=Budget)
+    settings: ClaudeSettings = field(default_factory=ClaudeSettings)
+    calls: list[CallRecord] = field(default_factory=list)
+
+    async def evaluate(self, conversation: Conversation, metrics: list[MetricDefinition]) -> list[Evaluation]:
+        transcript = conversation.transcript_text()
+        seen = redact(transcript) if self.settings.redact else transcript
+        results: dict[str, Evaluation] = {}
+        pending = list(metrics)
+        for round_number in (1, 2):  # a second round asks again for the metrics whose answers did not fit
+            if not pending:
+                break
+            answers, record = await self._call(conversation, pending, retry_of_answer=round_number == 2)
+            share = len(pending)
+            for metric in pending:
+                if record.outcome in ("error", "budget_exhausted"):
+                    continue
+                try:
+                    evaluation = evaluation_from_answer(
+                        metric, conversation.conversation_id, (answers or {}).get(metric.key), seen
+                    )
+                except AnswerInvalid as exc:
+                    results[metric.key] = self._error(metric, conversation, f"answer did not fit: {exc}", record)
+                    continue
+                self._account(evaluation, record, share)
+                results[metric.key] = evaluation
+            if record.outcome in ("error", "budget_exhausted"):
+                for metric in pending:
+                    results[metric.key] = self._error(metric, conversation, record.error or record.outcome, record)
+                break
+            pending = [m for m in pending if results[m.key].status == "error"]
+        return [results[m.key] for m in metrics]
+
+    def _error(
+        self, metric: MetricDefinition, conversation: Conversation, message: str, record: CallRecord
+    ) -> Evaluation:
+        status: Status = "skipped" if record.outcome == "budget_exhausted" else "error"
+        return Evaluation(
+            metric.key,
+            metric.definition_version,
+            conversation.conversation_id,
+            status,
+            model=record.model,
+            error=message,
+            attempts=record.attempts,
+        )
+
+    def _account(self, evaluation: Evaluation, record: CallRecord, share: int) -> None:
+        evaluation.model = record.model
+        evaluation.input_tokens = record.input_tokens // share
+        evaluation.cache_creation_input_tokens = record.cache_creation_input_tokens // share
+        evaluation.cache_read_input_tokens = record.cache_read_input_tokens // share
+        evaluation.output_tokens = record.output_tokens // share
+        evaluation.cost_usd = record.cost_usd / share
+        evaluation.latency_ms = record.latency_ms
+        evaluation.attempts = record.attempts
+
+    async def _call(
+        self, conversation: Conversation, metrics: list[MetricDefinition], *, retry_of_answer: bool
+    ) -> tuple[dict[str, Any] | None, CallRecord]:
+        record = CallRecord(
+            conversation.workspace_id, conversation.conversation_id, [m.key for m in metrics], self.price.model
+        )
+        self.calls.append(record)
+        max_tokens = self.settings.max_tokens * (2 if retry_of_answer else 1) * max(1, len(metrics) // 4 + 1)
+        params = build_request(
+            conversation, metrics, model=self.price.model, max_tokens=max_tokens, redacted=self.settings.redact
+        )
+        started = time.perf_counter()
+        answer: dict[str, Any] | None = None
+        for attempt in (1, 2):  # the whole answer once more if it is refused, truncated or not JSON
+            message = await self._send(params, record)
+            if message is None:
+                break
+            self._bill(record, message.usage)
+            answer, problem = _read_answer(message)
+            if answer is not None:
+                record.outcome = "retried_answer" if attempt == 2 or retry_of_answer else "ok"
+                break
+            record.outcome, record.error = "error", problem
+            params = {**params, "max_tokens": params["max_tokens"] * 2}
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        return answer, record
+
+    async def _send(self, params: dict[str, Any], record: CallRecord) -> Any:
+        """One request, retried on 429/529/5xx/timeouts; None (and the record says why) when it gives up."""
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                async with self.semaphore:
+                    # checked once a slot is free, so calls already queued see what the others spent
+                    if not self.budget.allows():
+                        self.budget.refused_calls += 1
+                        record.outcome, record.error = "budget_exhausted", "the run's budget is spent"
+                        return None
+                    record.attempts += 1
+                    return await self.client.messages.create(**params)
+            except RETRYABLE as exc:
+                if attempt == self.settings.max_attempts:
+                    record.outcome, record.error = "error", f"{type(exc).__name__}: {exc}"
+                    return None
+                await asyncio.sleep(self._delay(exc, attempt))
+            except anthropic.APIStatusError as exc:  # 400, 401, 403, 404…: asking again will not help
+                record.outcome, record.error = "error", f"{type(exc).__name__} {exc.status_code}: {exc.message}"
+                return None
+        return None
+
+    def _delay(self, exc: Exception, attempt: int) -> float:
+        response = getattr(exc, "response", None)
+        headers = response.headers if response is not None else {}
+        if headers.get("retry-after-ms"):
+            return float(headers["retry-after-ms"]) / 1000
+        if headers.get("retry-after", "").replace(".", "", 1).isdigit():
+            return float(headers["retry-after"])
+        backoff = self.settings.backoff_seconds * 2 ** (attempt - 1)
+        return min(self.settings.max_backoff_seconds, backoff * (0.5 + random.random() / 2))
+
+    def _bill(self, record: CallRecord, usage: Any) -> None:
+        created = getattr(usage, "cache_creation_input_tokens", None) or 0
+        read = getattr(usage, "cache_read_input_tokens", None) or 0
+        record.input_tokens += usage.input_tokens
+        record.output_tokens += usage.output_tokens
+        record.cache_creation_input_tokens += created
+        record.cache_read_input_tokens += read
+        cost = self.price.cost(usage.input_tokens, usage.output_tokens, created, read)
+        record.cost_usd += cost
+        self.budget.spent_usd += cost
+
+
+def _read_answer(message: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The JSON object of a message, or why there is none."""
+    if message.stop_reason == "refusal":
+        return None, "the model refused to answer"
+    if message.stop_reason == "max_tokens":
+        return None, "the answer was cut off at max_tokens"
+    text = "".join(block.text for block in message.content if getattr(block, "type", None) == "text")
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        return None, "the answer was not valid JSON"
+    if not isinstance(answer, dict):
+        return None, "the answer was not a JSON object"
+    return answer, None

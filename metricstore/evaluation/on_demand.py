@@ -1,0 +1,84 @@
+"""On-demand evaluation of one metric on one conversation: nothing is persisted."""
+
+from __future__ import annotations
+
+import asyncio
+
+import duckdb
+
+from metricstore.definitions import MetricCatalog, MetricDefinition
+from metricstore.evaluation.base import Evaluation
+from metricstore.evaluation.claude import ClaudeEvaluator
+from metricstore.evaluation.local import LocalEvaluator
+from metricstore.evaluation.models import model_tiers
+from metricstore.evaluation.run import ClientFactory, default_client, load_conversation
+
+
+class OnDemandError(Exception):
+    """A request that cannot be evaluated; ``kind`` says why (the API maps it to a status code)."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind  # unknown_metric | unknown_conversation | unsupported_mode | no_api_key | model_error
+        super().__init__(message)
+
+
+def find_metric(catalog: MetricCatalog, workspace_id: str, key: str) -> MetricDefinition:
+    for loaded in catalog.definitions_for(workspace_id, include_inactive=True):
+        if loaded.definition.key == key:
+            return loaded.definition
+    raise OnDemandError("unknown_metric", f"no metric '{key}' in workspace {workspace_id}")
+
+
+def conversation_workspace(conn: duckdb.DuckDBPyConnection, conversation_id: str) -> str:
+    """The one workspace that has this conversation; an error when none or several do."""
+    rows = conn.execute(
+        "SELECT DISTINCT workspace_id FROM raw.events WHERE conversation_id = ? ORDER BY 1", [conversation_id]
+    ).fetchall()
+    if not rows:
+        raise OnDemandError("unknown_conversation", f"no conversation '{conversation_id}' in the warehouse")
+    if len(rows) > 1:
+        names = ", ".join(r[0] for r in rows)
+        raise OnDemandError("unknown_conversation", f"'{conversation_id}' is in several workspaces ({names}): give one")
+    return str(rows[0][0])
+
+
+def evaluate_on_demand(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    key: str,
+    conversation_id: str,
+    workspace_id: str | None = None,
+    *,
+    client_factory: ClientFactory = default_client,
+) -> Evaluation:
+    """Evaluate ``key`` on the latest snapshot of ``conversation_id``; raise :class:`OnDemandError`."""
+    workspace_id = workspace_id or conversation_workspace(conn, conversation_id)
+    metric = find_metric(catalog, workspace_id, key)
+    if not metric.is_ai:
+        mode = metric.extraction_mode or "derived ratio"
+        raise OnDemandError(
+            "unsupported_mode",
+            f"'{key}' is a {mode} metric, computed by the hourly job; on-demand evaluation is for AI metrics",
+        )
+    conversation = load_conversation(conn, workspace_id, conversation_id)
+    if conversation is None:
+        raise OnDemandError("unknown_conversation", f"no conversation '{conversation_id}' in workspace {workspace_id}")
+    if metric.model_tier == "free":
+        (evaluation,) = asyncio.run(LocalEvaluator().evaluate(conversation, [metric]))
+        return evaluation
+
+    async def ask() -> Evaluation:
+        client = client_factory()  # inside the event loop that uses it
+        if client is None:
+            raise OnDemandError("no_api_key", f"'{key}' runs on the {metric.model_tier} tier: set ANTHROPIC_API_KEY")
+        try:
+            evaluator = ClaudeEvaluator(client, model_tiers()[metric.model_tier], asyncio.Semaphore(1))
+            (evaluation,) = await evaluator.evaluate(conversation, [metric])
+        finally:
+            await client.close()
+        return evaluation
+
+    evaluation = asyncio.run(ask())
+    if evaluation.status == "error":
+        raise OnDemandError("model_error", f"the model call failed: {evaluation.error}")
+    return evaluation

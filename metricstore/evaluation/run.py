@@ -1,0 +1,575 @@
+"""The hourly AI evaluation: choose the pending (metric, conversation) pairs of each hour's 24-hour window,
+answer them from the cache or by a fan-out over the evaluators, and store typed values and every call.
+
+Per hour of the run's window: conversations whose latest snapshot falls in the 24 hours before the hour's
+end, the most recent ``cap`` per metric not yet evaluated under the metric's definition version. The window
+comes from the partition, never from the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import statistics
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import anthropic
+import duckdb
+import polars as pl
+
+from metricstore.definitions import MetricCatalog, MetricDefinition
+from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Turn
+from metricstore.evaluation.claude import Budget, CallRecord, ClaudeEvaluator, ClaudeSettings
+from metricstore.evaluation.local import LocalEvaluator
+from metricstore.evaluation.models import CLAUDE_TIERS, ModelPrice, model_tiers
+from metricstore.warehouse import prepare, register_frame, run_script
+from metricstore.windows import HOUR, TimeWindow, utc_now
+
+PolarsType = pl.DataType | type[pl.DataType]
+LOCAL_MODEL = "local"
+
+
+@dataclass(frozen=True)
+class AiSettings:
+    """How an AI run behaves; the defaults are the product's."""
+
+    cap_per_metric: int = 500
+    lookback: timedelta = timedelta(hours=24)
+    concurrency: int = 16
+    max_cost_usd: float | None = None
+    redact: bool = True
+    claude: ClaudeSettings = field(default_factory=ClaudeSettings)
+
+
+@dataclass
+class AiRunResult:
+    """What an AI run did, for asset metadata and the run summary."""
+
+    pairs_pending: int = 0
+    evaluated: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    not_applicable: int = 0
+    out_of_range: int = 0
+    skipped_no_key: int = 0
+    skipped_budget: int = 0
+    calls: int = 0
+    input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    cost_by_metric: dict[str, float] = field(default_factory=dict)
+    skipped_metrics: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def error_rate(self) -> float:
+        attempted = self.evaluated + self.failures
+        return self.failures / attempted if attempted else 0.0
+
+    def latency_ms(self, quantile: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        if len(self.latencies_ms) == 1:
+            return self.latencies_ms[0]
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(quantile * 100) - 1]
+
+
+ClientFactory = Callable[[], anthropic.AsyncAnthropic | None]
+
+
+def default_client() -> anthropic.AsyncAnthropic | None:
+    """The SDK client (it reads ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL), or None without a key.
+    Retries are ours (metricstore.evaluation.claude), so the SDK's are off."""
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        return None
+    return anthropic.AsyncAnthropic(max_retries=0, timeout=120.0)
+
+
+def content_hash(data: Any) -> str:
+    """A digest of a snapshot's content: the cache key's conversation part."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_key(content: str, metric: MetricDefinition, model: str) -> str:
+    return hashlib.sha256(f"{content}|{metric.key}|{metric.definition_version}|{model}".encode()).hexdigest()
+
+
+def ai_specs(catalog: MetricCatalog, workspaces: Iterable[str]) -> pl.DataFrame:
+    rows = [
+        {
+            "workspace_id": ws,
+            "metric_key": d.definition.key,
+            "definition_version": d.definition.definition_version,
+            "model_tier": d.definition.model_tier,
+            "event_types": d.definition.event_types,
+            "channel_scope": d.definition.channel_scope,
+        }
+        for ws in workspaces
+        for d in catalog.definitions_for(ws)
+        if d.definition.is_ai and d.definition.source == "call_intelligence"
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "workspace_id": pl.String,
+            "metric_key": pl.String,
+            "definition_version": pl.String,
+            "model_tier": pl.String,
+            "event_types": pl.List(pl.String),
+            "channel_scope": pl.String,
+        },
+    )
+
+
+def conversation_from_row(row: dict[str, Any]) -> Conversation:
+    """A Conversation from a raw.events row (its `data` as a JSON string)."""
+    data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+    turns = data.get("transcription") or []
+    transcript = tuple(
+        Turn(str(t.get("role", "")), str(t.get("content", "")))
+        for t in turns
+        if isinstance(t, dict) and t.get("content")
+    )
+    return Conversation(
+        workspace_id=row["workspace_id"],
+        conversation_id=row["conversation_id"],
+        occurred_at=row["occurred_at"],
+        transcript=transcript,
+        call=data,
+        session_id=row.get("session_id"),
+        service_id=row.get("service_id"),
+        channel=row.get("channel"),
+        direction=row.get("direction"),
+        is_simulation=bool(row.get("is_simulation")),
+    )
+
+
+def load_conversation(conn: duckdb.DuckDBPyConnection, workspace_id: str, conversation_id: str) -> Conversation | None:
+    """A conversation by its latest snapshot in the warehouse, or None."""
+    rows = conn.execute(
+        "SELECT * FROM raw.events WHERE workspace_id = ? AND conversation_id = ? "
+        "ORDER BY occurred_at DESC, snapshot_version DESC NULLS LAST, event_id DESC LIMIT 1",
+        [workspace_id, conversation_id],
+    ).pl()
+    return conversation_from_row(rows.row(0, named=True)) if rows.height else None
+
+
+@dataclass
+class _Work:
+    conversation: Conversation
+    tier: str
+    metrics: list[MetricDefinition]
+
+
+def evaluate_window(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    window: TimeWindow,
+    *,
+    settings: AiSettings | None = None,
+    client_factory: ClientFactory = default_client,
+    run_id: str | None = None,
+) -> AiRunResult:
+    """Evaluate the AI metrics of every hour of ``window`` (each hour: its own 24-hour lookback and cap)."""
+    prepare(conn)
+    return asyncio.run(_evaluate_window(conn, catalog, window, settings or AiSettings(), client_factory, run_id))
+
+
+async def _evaluate_window(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    window: TimeWindow,
+    settings: AiSettings,
+    client_factory: ClientFactory,
+    run_id: str | None,
+) -> AiRunResult:
+    result = AiRunResult()
+    tiers = model_tiers()
+    budget = Budget(settings.max_cost_usd)
+    client = client_factory()  # inside the event loop that uses it
+    try:
+        for hour in window.hours():
+            work = pending_work(conn, catalog, hour + HOUR, settings)
+            if not work:
+                continue
+            result.pairs_pending += sum(len(item.metrics) for item in work)
+            evaluations, calls = await _fan_out(conn, work, settings, client, tiers, budget, result)
+            _store(conn, evaluations, calls, tiers, result, run_id)
+    finally:
+        if client is not None:
+            await client.close()
+    return result
+
+
+def pending_work(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, hour_end: datetime, settings: AiSettings
+) -> list[_Work]:
+    """The hour's pending pairs, grouped into one unit of work per conversation and tier."""
+    workspaces = set(catalog.workspaces) | {
+        r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM raw.events").fetchall()
+    }
+    specs = ai_specs(catalog, sorted(workspaces))
+    if specs.height == 0:
+        return []
+    register_frame(conn, "ai_specs", specs)
+    params = {"lookback_start": hour_end - settings.lookback, "window_end": hour_end, "cap": settings.cap_per_metric}
+    run_script(conn, "ai/pending_pairs.sql", params)
+    pending = conn.execute(
+        "SELECT p.workspace_id, p.metric_key, p.model_tier, e.* EXCLUDE (workspace_id) FROM ai_pending p "
+        "JOIN raw.events e ON e.event_id = p.event_id AND e.occurred_at = p.occurred_at "
+        "ORDER BY p.occurred_at DESC, p.conversation_id, p.metric_key"
+    ).pl()
+    definitions = {(ws, d.definition.key): d.definition for ws in workspaces for d in catalog.definitions_for(ws)}
+    work: dict[tuple[str, str, str], _Work] = {}
+    for row in pending.iter_rows(named=True):  # ≤ cap × AI metrics rows: the unit of work is a model call
+        key = (row["workspace_id"], row["conversation_id"], row["model_tier"])
+        if key not in work:
+            work[key] = _Work(conversation_from_row(row), row["model_tier"], [])
+        work[key].metrics.append(definitions[(row["workspace_id"], row["metric_key"])])
+    return list(work.values())
+
+
+@dataclass
+class MetricEstimate:
+    """What the pending evaluations of one metric would cost (tokens: characters / 4, an approximation)."""
+
+    metric_key: str
+    model_tier: str
+    model: str
+    evaluations: int = 0
+    cached: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+OUTPUT_TOKENS_PER_METRIC = 80
+
+
+def estimate_window(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    window: TimeWindow,
+    *,
+    settings: AiSettings | None = None,
+    metric_keys: set[str] | None = None,
+) -> tuple[list[MetricEstimate], int]:
+    """Per metric, the evaluations, tokens and dollars a run over ``window`` would spend now (cache hits
+    free), and the number of model calls; nothing is called or stored."""
+    from metricstore.evaluation.prompts import build_request
+
+    prepare(conn)
+    settings = settings or AiSettings()
+    tiers = model_tiers()
+    estimates: dict[str, MetricEstimate] = {}
+    calls = 0
+    for hour in window.hours():
+        work = pending_work(conn, catalog, hour + HOUR, settings)
+        cached = _cached_answers(conn, work, tiers)
+        for item in work:
+            model = _model_for(item.tier, tiers)
+            content = content_hash(item.conversation.call)
+            todo = [m for m in item.metrics if cache_key(content, m, model) not in cached]
+            chosen = [m for m in item.metrics if metric_keys is None or m.key in metric_keys]
+            for m in chosen:
+                estimate = estimates.setdefault(m.key, MetricEstimate(m.key, item.tier, model))
+                estimate.evaluations += 1
+                estimate.cached += m not in todo
+            billable = [m for m in todo if m in chosen]
+            if not billable or item.tier not in CLAUDE_TIERS:
+                continue
+            calls += 1
+            request = build_request(item.conversation, todo, model=model, max_tokens=0, redacted=settings.redact)
+            request_tokens = len(json.dumps(request)) // 4
+            for m in billable:  # the call's input is shared by its metrics
+                estimate = estimates[m.key]
+                estimate.input_tokens += request_tokens // len(todo)
+                estimate.output_tokens += OUTPUT_TOKENS_PER_METRIC
+                estimate.cost_usd += tiers[item.tier].cost(request_tokens // len(todo), OUTPUT_TOKENS_PER_METRIC)
+    return sorted(estimates.values(), key=lambda e: e.metric_key), calls
+
+
+async def _fan_out(
+    conn: duckdb.DuckDBPyConnection,
+    work: list[_Work],
+    settings: AiSettings,
+    client: anthropic.AsyncAnthropic | None,
+    tiers: dict[str, ModelPrice],
+    budget: Budget,
+    result: AiRunResult,
+) -> tuple[list[tuple[_Work, list[Evaluation]]], list[tuple[str, CallRecord]]]:
+    semaphore = asyncio.Semaphore(settings.concurrency)  # one bound across the whole fan-out
+    local = LocalEvaluator()
+    claude = {
+        tier: ClaudeEvaluator(client, tiers[tier], semaphore, budget, settings.claude)
+        for tier in CLAUDE_TIERS
+        if client is not None
+    }
+    cached = _cached_answers(conn, work, tiers)
+
+    async def one(item: _Work) -> tuple[_Work, list[Evaluation]]:
+        content = content_hash(item.conversation.call)
+        model = _model_for(item.tier, tiers)
+        hits = {
+            m.key: cached[cache_key(content, m, model)] for m in item.metrics if cache_key(content, m, model) in cached
+        }
+        todo = [m for m in item.metrics if m.key not in hits]
+        answers: dict[str, Evaluation] = dict(hits)
+        if todo and not item.conversation.transcript and not item.conversation.summary:
+            for m in todo:
+                answers[m.key] = Evaluation(
+                    m.key,
+                    m.definition_version,
+                    item.conversation.conversation_id,
+                    "not_applicable",
+                    rationale="the conversation has no transcript or summary",
+                    model=model,
+                )
+        elif todo:
+            evaluator: Evaluator | None = local if item.tier == "free" else claude.get(item.tier)
+            if evaluator is None:
+                for m in todo:
+                    answers[m.key] = Evaluation(
+                        m.key,
+                        m.definition_version,
+                        item.conversation.conversation_id,
+                        "skipped",
+                        error="ANTHROPIC_API_KEY is not set",
+                    )
+                    result.skipped_metrics.add(m.key)
+            else:
+                for evaluation in await evaluator.evaluate(item.conversation, todo):
+                    answers[evaluation.metric_key] = evaluation
+        return item, [answers[m.key] for m in item.metrics]
+
+    evaluations = await asyncio.gather(*(one(item) for item in work))
+    calls = [(tier, record) for tier, evaluator in claude.items() for record in evaluator.calls]
+    return list(evaluations), calls
+
+
+def _model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
+    return tiers[tier].model if tier in CLAUDE_TIERS else LOCAL_MODEL
+
+
+def _cached_answers(
+    conn: duckdb.DuckDBPyConnection, work: list[_Work], tiers: dict[str, ModelPrice]
+) -> dict[str, Evaluation]:
+    keys = []
+    for item in work:
+        content = content_hash(item.conversation.call)
+        model = _model_for(item.tier, tiers)
+        keys += [cache_key(content, m, model) for m in item.metrics]
+    if not keys:
+        return {}
+    rows = conn.execute(
+        "SELECT cache_key, evaluation FROM ops.llm_cache WHERE cache_key IN (SELECT unnest(?::VARCHAR[]))", [keys]
+    ).fetchall()
+    found = {}
+    for key, payload in rows:
+        evaluation = Evaluation(**json.loads(payload))
+        evaluation.cached = True
+        evaluation.input_tokens = evaluation.output_tokens = 0
+        evaluation.cache_creation_input_tokens = evaluation.cache_read_input_tokens = 0
+        evaluation.cost_usd = evaluation.latency_ms = 0.0
+        found[key] = evaluation
+    return found
+
+
+def _store(
+    conn: duckdb.DuckDBPyConnection,
+    evaluations: list[tuple[_Work, list[Evaluation]]],
+    calls: list[tuple[str, CallRecord]],
+    tiers: dict[str, ModelPrice],
+    result: AiRunResult,
+    run_id: str | None,
+) -> None:
+    now = utc_now()
+    value_rows, cache_rows = [], []
+    for item, answers in evaluations:
+        conversation = item.conversation
+        content = content_hash(conversation.call)
+        for metric, evaluation in zip(item.metrics, answers, strict=True):
+            if evaluation.status == "skipped":
+                if evaluation.error and "budget" in evaluation.error:
+                    result.skipped_budget += 1
+                else:
+                    result.skipped_no_key += 1
+                continue
+            if evaluation.status == "error":
+                result.failures += 1
+                result.errors.append(f"{metric.key} / {conversation.conversation_id}: {evaluation.error}")
+                continue
+            result.evaluated += 1
+            result.cache_hits += evaluation.cached
+            result.not_applicable += evaluation.status == "not_applicable"
+            result.out_of_range += evaluation.status == "out_of_range"
+            result.cost_by_metric[metric.key] = result.cost_by_metric.get(metric.key, 0.0) + evaluation.cost_usd
+            value_rows.append(_value_row(item, metric, evaluation, now))
+            if not evaluation.cached:
+                model = evaluation.model or LOCAL_MODEL
+                cache_rows.append(
+                    {
+                        "cache_key": cache_key(content, metric, _model_for(item.tier, tiers)),
+                        "metric_key": metric.key,
+                        "definition_version": metric.definition_version,
+                        "model": model,
+                        "evaluation": json.dumps(asdict(evaluation)),
+                        "created_at": now,
+                    }
+                )
+    call_rows = []
+    for tier, record in calls:
+        result.calls += 1
+        result.input_tokens += record.input_tokens
+        result.cache_creation_input_tokens += record.cache_creation_input_tokens
+        result.cache_read_input_tokens += record.cache_read_input_tokens
+        result.output_tokens += record.output_tokens
+        result.cost_usd += record.cost_usd
+        if record.outcome != "budget_exhausted":
+            result.latencies_ms.append(record.latency_ms)
+        call_rows.append(
+            {
+                "call_id": str(uuid.uuid4()),
+                "run_id": run_id,
+                "workspace_id": record.workspace_id,
+                "conversation_id": record.conversation_id,
+                "metric_keys": record.metric_keys,
+                "model": record.model,
+                "model_tier": tier,
+                "mode": "realtime",
+                "batch_id": None,
+                "input_tokens": record.input_tokens,
+                "cache_creation_input_tokens": record.cache_creation_input_tokens,
+                "cache_read_input_tokens": record.cache_read_input_tokens,
+                "output_tokens": record.output_tokens,
+                "cost_usd": record.cost_usd,
+                "latency_ms": record.latency_ms,
+                "attempts": record.attempts,
+                "outcome": record.outcome,
+                "error": record.error,
+                "called_at": now,
+            }
+        )
+    write_evaluations(conn, value_rows, cache_rows, call_rows)
+
+
+def _value_row(item: _Work, metric: MetricDefinition, evaluation: Evaluation, now: datetime) -> dict[str, Any]:
+    c = item.conversation
+    return {
+        "workspace_id": c.workspace_id,
+        "metric_key": metric.key,
+        "metric_type": metric.metric_type,
+        "entity_type": "conversation",
+        "entity_id": c.conversation_id,
+        "session_id": c.session_id,
+        "service_id": c.service_id,
+        "channel": c.channel,
+        "direction": c.direction,
+        "source": "simulation" if c.is_simulation else "production",
+        "occurred_at": c.occurred_at,
+        "value_num": evaluation.value_num,
+        "value_text": evaluation.value_text,
+        "value_bool": evaluation.value_bool,
+        "value_list": evaluation.value_list,
+        "status": evaluation.status,
+        "rationale": evaluation.rationale,
+        "model": evaluation.model,
+        "input_tokens": evaluation.input_tokens,
+        "output_tokens": evaluation.output_tokens,
+        "cost_usd": evaluation.cost_usd,
+        "definition_version": metric.definition_version,
+        "evaluated_at": now,
+        "evidence": evaluation.evidence,
+        "ungrounded_evidence": evaluation.ungrounded_evidence,
+        "cache_creation_input_tokens": evaluation.cache_creation_input_tokens,
+        "cache_read_input_tokens": evaluation.cache_read_input_tokens,
+    }
+
+
+_VALUE_SCHEMA: dict[str, PolarsType] = {
+    "workspace_id": pl.String,
+    "metric_key": pl.String,
+    "metric_type": pl.String,
+    "entity_type": pl.String,
+    "entity_id": pl.String,
+    "session_id": pl.String,
+    "service_id": pl.String,
+    "channel": pl.String,
+    "direction": pl.String,
+    "source": pl.String,
+    "occurred_at": pl.Datetime("us"),
+    "value_num": pl.Float64,
+    "value_text": pl.String,
+    "value_bool": pl.Boolean,
+    "value_list": pl.List(pl.String),
+    "status": pl.String,
+    "rationale": pl.String,
+    "model": pl.String,
+    "input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cost_usd": pl.Float64,
+    "definition_version": pl.String,
+    "evaluated_at": pl.Datetime("us"),
+    "evidence": pl.List(pl.String),
+    "ungrounded_evidence": pl.List(pl.String),
+    "cache_creation_input_tokens": pl.Int64,
+    "cache_read_input_tokens": pl.Int64,
+}
+_CALL_SCHEMA: dict[str, PolarsType] = {
+    "call_id": pl.String,
+    "run_id": pl.String,
+    "workspace_id": pl.String,
+    "conversation_id": pl.String,
+    "metric_keys": pl.List(pl.String),
+    "model": pl.String,
+    "model_tier": pl.String,
+    "mode": pl.String,
+    "batch_id": pl.String,
+    "input_tokens": pl.Int64,
+    "cache_creation_input_tokens": pl.Int64,
+    "cache_read_input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cost_usd": pl.Float64,
+    "latency_ms": pl.Float64,
+    "attempts": pl.Int32,
+    "outcome": pl.String,
+    "error": pl.String,
+    "called_at": pl.Datetime("us"),
+}
+_CACHE_SCHEMA: dict[str, PolarsType] = {
+    "cache_key": pl.String,
+    "metric_key": pl.String,
+    "definition_version": pl.String,
+    "model": pl.String,
+    "evaluation": pl.String,
+    "created_at": pl.Datetime("us"),
+}
+
+
+def write_evaluations(
+    conn: duckdb.DuckDBPyConnection,
+    value_rows: list[dict[str, Any]],
+    cache_rows: list[dict[str, Any]],
+    call_rows: list[dict[str, Any]],
+) -> None:
+    """Store values (replacing the same metric, entity and version), cache entries and calls; mark the hours
+    whose aggregates the new values change as stale (one transaction)."""
+    register_frame(conn, "ai_values", pl.DataFrame(value_rows, schema=_VALUE_SCHEMA))
+    register_frame(conn, "ai_cache", pl.DataFrame(cache_rows, schema=_CACHE_SCHEMA))
+    register_frame(conn, "ai_calls", pl.DataFrame(call_rows, schema=_CALL_SCHEMA))
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        run_script(conn, "ai/store_evaluations.sql")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,1453 @@
+"""A local, deterministic fake of the Claude API, for tests and benchmarks only.
+
+`FakeClaude` runs an HTTP server on 127.0.0.1 in a background thread that speaks enough of the Anthropic API for
+the real `anthropic` SDK to drive it: create the client with `base_url=fake.base_url, api_key="test-key"`.
+
+Endpoints: `POST /v1/messages`, `POST /v1/messages/count_tokens`, `POST /v1/messages/batches`,
+`GET /v1/messages/batches` (list), `GET /v1/messages/batches/{id}`, `GET /v1/messages/batches/{id}/results`,
+`POST /v1/messages/batches/{id}/cancel`, `DELETE /v1/messages/batches/{id}`. Streaming (`stream: true`) is refused
+with a 400.
+
+Answers
+    Deterministic functions of the request. The default responder (`default_responder`) answers a request that
+    carries a JSON schema (`output_config.format.schema`, the older `output_format.schema`, or the `input_schema`
+    of a tool forced by `tool_choice`) with JSON text that is a valid instance of that schema, every choice drawn
+    from a SHA-256 of the request's messages (their roles and text, `cache_control` ignored) and the schema; the
+    system prompt does not enter the hash. Constraints that the SDK's `transform_schema` moves into a
+    description (`"{minimum: 1, maximum: 5}"`) are honoured too. String properties whose name contains
+    "evidence" or "quote" (and arrays of such strings) get verbatim 5-12 word substrings of the user messages,
+    preferring transcript-like lines (`role: text`, the role prefix left out). Without a schema the answer is a
+    short deterministic sentence. `FakeClaude(responder=f)` replaces it: `f(request_body) -> str | dict`, a dict
+    being JSON-dumped. A forced tool answers with a `tool_use` block (`stop_reason: "tool_use"`).
+
+Token rule (`count_input_tokens`, `tokens_for_chars`)
+    The prompt is the ordered sequence of text pieces: each tool definition (compact sorted JSON, without
+    `cache_control`), the system prompt (a string, or one piece per block), then every message's content (a
+    string, or one piece per block: a text block's `text`; a tool_use's name + JSON input; a tool_result's text;
+    a text document's data; anything else as compact sorted JSON). Input tokens = ceil(total characters / 4).
+    Output tokens = ceil(len(answer text) / 4) (for a tool_use, the JSON of its input). An answer longer than
+    `max_tokens * 4` characters is cut there with `stop_reason: "max_tokens"`; a `stop_sequences` hit cuts the
+    answer with `stop_reason: "stop_sequence"`.
+
+Prompt caching
+    A block with `cache_control: {"type": "ephemeral"}` (in `tools`, `system` or `messages[*].content`; the
+    top-level `cache_control` marks the last piece) is a breakpoint (at most 4, else 400). The prefix up to and
+    including a breakpoint is cacheable when ceil(prefix chars / 4) >= `min_cache_tokens`; its key is a hash of
+    the model and the prefix pieces. Per request: R = the longest cacheable prefix already cached (its tokens are
+    `cache_read_input_tokens`); C = ceil(last cacheable prefix chars / 4) - R when that prefix is longer
+    (`cache_creation_input_tokens`, attributed to the last breakpoint's ttl in `usage.cache_creation`); every
+    cacheable prefix is then cached; `input_tokens` = total - R - C. The cache never expires (`clear_cache()`).
+    Only answered requests (200) touch the cache.
+
+Faults
+    Each valid `POST /v1/messages` (a 400 consumes nothing) consumes the next item of `faults`, in arrival order
+    (`None` = normal). If that is `None` or the list is used up, the first `[[fake:KIND]]` marker in the text of
+    the messages applies (the system prompt is not searched). KIND is one of `FAULT_KINDS`: "429"
+    (rate_limit_error, `retry-after` / `retry-after-ms` from `retry_after_seconds`), "529" (overloaded_error),
+    "500" (api_error), "timeout" (the server stalls `fault_timeout_seconds`, then answers normally: give the
+    client a shorter timeout), "malformed" (text that is not JSON), "refusal" (`stop_reason: "refusal"`, a
+    refusal sentence, `stop_details.type == "refusal"`), "truncated" (`stop_reason: "max_tokens"`, the first half
+    of the normal answer). `fault_counts` counts the injected faults served.
+
+Latency and limits
+    Order per `POST /v1/messages`: a scripted or marker 429 is answered at once; then `max_concurrency` (a request
+    arriving while that many are in flight gets 429, `retry-after(-ms)` from `retry_after_seconds`); then the
+    `requests_per_second` token bucket (capacity `burst`; empty -> 429 whose `retry-after-ms` is the wait for the
+    next token and `retry-after` that wait rounded up to whole seconds, at least 1); then the latency
+    (`latency_seconds` + a jitter in [0, `jitter_seconds`) drawn from a hash of `seed` and the request body, so a
+    retried body gets the same jitter); then the 500/529/timeout faults. `rate_limited_count` counts every 429.
+
+Batches
+    A batch is created `in_progress` and ends on its `batch_polls_until_ended`-th retrieve (0: ended at
+    creation); no wall clock is involved. Results are computed with the same responder and token rules, in
+    request order, against a prompt cache local to the batch (so the first request with a cacheable prefix
+    creates it and later ones in the same batch read it; the live cache is neither read nor written), with
+    `usage.service_tier == "batch"`. Requests carrying a "429", "529", "500" or "timeout" marker come back
+    `errored`; the content markers give a `succeeded` result with the faulty content. The `faults` list does not
+    apply to batches. A batch canceled before it ends reports every request `canceled` on its next retrieve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final, Self, cast
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "FAULT_KINDS",
+    "FakeClaude",
+    "RecordedRequest",
+    "Responder",
+    "count_input_tokens",
+    "default_responder",
+    "fake_instance",
+    "tokens_for_chars",
+]
+
+FAULT_KINDS: Final[frozenset[str]] = frozenset({"429", "529", "500", "timeout", "malformed", "refusal", "truncated"})
+"""The fault kinds accepted in `faults` and in `[[fake:KIND]]` markers."""
+
+Responder = Callable[[dict[str, Any]], str | dict[str, Any]]
+"""`responder(request_body) -> answer text, or a dict to be JSON-dumped`."""
+
+_ERROR_FAULTS: Final[frozenset[str]] = frozenset({"429", "529", "500", "timeout"})
+_MARKER_RE: Final = re.compile(r"\[\[fake:(429|529|500|timeout|malformed|refusal|truncated)\]\]")
+_CUSTOM_ID_RE: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_BATCH_PATH_RE: Final = re.compile(r"^/v1/messages/batches/([^/]+)(/results|/cancel)?$")
+_REFUSAL_TEXT: Final = "I'm sorry, but I can't help with that request."
+_MAX_BREAKPOINTS: Final = 4
+_MAX_DEPTH: Final = 12
+_REASONS: Final[dict[int, str]] = {529: "Overloaded"}
+_WORDS: Final = (
+    "customer",
+    "agent",
+    "account",
+    "billing",
+    "issue",
+    "request",
+    "resolved",
+    "follow",
+    "update",
+    "clear",
+    "polite",
+    "refund",
+    "order",
+    "support",
+    "callback",
+    "detail",
+    "confirmed",
+    "question",
+    "answer",
+    "summary",
+)
+
+
+def tokens_for_chars(n_chars: int) -> int:
+    """The token rule: ceil(characters / 4)."""
+    return -(-n_chars // 4) if n_chars > 0 else 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Request text
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Piece:
+    kind: str  # "tool" | "system" | "user" | "assistant"
+    text: str
+    cache_control: dict[str, Any] | None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cache_control(block: Mapping[str, Any]) -> dict[str, Any] | None:
+    cc = block.get("cache_control")
+    return cc if isinstance(cc, dict) and cc.get("type") == "ephemeral" else None
+
+
+def _block_text(block: Any) -> str:
+    if isinstance(block, str):
+        return block
+    if not isinstance(block, dict):
+        return _dumps(block)
+    kind = block.get("type")
+    if kind == "text":
+        return str(block.get("text", ""))
+    if kind in ("tool_use", "server_tool_use"):
+        return f"{block.get('name', '')}{_dumps(block.get('input', {}))}"
+    if kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, list):
+            return "".join(_block_text(b) for b in content)
+        return "" if content is None else str(content)
+    if kind == "thinking":
+        return str(block.get("thinking", ""))
+    if kind == "redacted_thinking":
+        return str(block.get("data", ""))
+    if kind == "document":
+        source = block.get("source")
+        if isinstance(source, dict) and source.get("type") == "text":
+            return str(source.get("data", ""))
+        if isinstance(source, dict) and source.get("type") == "content":
+            inner = source.get("content")
+            return inner if isinstance(inner, str) else "".join(_block_text(b) for b in inner or [])
+    return _dumps({k: v for k, v in block.items() if k != "cache_control"})
+
+
+def _pieces(body: Mapping[str, Any]) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            rest = {k: v for k, v in tool.items() if k != "cache_control"}
+            pieces.append(_Piece("tool", _dumps(rest), _cache_control(tool)))
+    system = body.get("system")
+    if isinstance(system, str):
+        pieces.append(_Piece("system", system, None))
+    elif isinstance(system, list):
+        for block in system:
+            cc = _cache_control(block) if isinstance(block, dict) else None
+            pieces.append(_Piece("system", _block_text(block), cc))
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        role = str(message.get("role", "user"))
+        content = message.get("content")
+        if isinstance(content, str):
+            pieces.append(_Piece(role, content, None))
+        elif isinstance(content, list):
+            for block in content:
+                cc = _cache_control(block) if isinstance(block, dict) else None
+                pieces.append(_Piece(role, _block_text(block), cc))
+    top = body.get("cache_control")
+    if isinstance(top, dict) and top.get("type") == "ephemeral" and pieces and pieces[-1].cache_control is None:
+        pieces[-1] = replace(pieces[-1], cache_control=top)
+    return pieces
+
+
+def count_input_tokens(body: Mapping[str, Any]) -> int:
+    """Input tokens of a request by the token rule: ceil(characters of tools + system + messages / 4)."""
+    return tokens_for_chars(sum(len(p.text) for p in _pieces(body)))
+
+
+def _user_texts(body: Mapping[str, Any]) -> list[str]:
+    texts: list[str] = []
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict) and block.get("type") in ("text", "document"):
+                    texts.append(_block_text(block))
+    return texts
+
+
+def _message_pieces(body: Mapping[str, Any]) -> list[_Piece]:
+    return [p for p in _pieces(body) if p.kind in ("user", "assistant")]
+
+
+def _marker_fault(body: Mapping[str, Any]) -> str | None:
+    for piece in _message_pieces(body):
+        match = _MARKER_RE.search(piece.text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _forced_tool(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    choice = body.get("tool_choice")
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    if not isinstance(choice, dict) or not tools:
+        return None
+    if choice.get("type") == "tool":
+        return next((t for t in tools if t.get("name") == choice.get("name")), None)
+    if choice.get("type") == "any":
+        return tools[0]
+    return None
+
+
+def _answer_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    for key in ("output_config", "output_format"):
+        container = body.get(key)
+        fmt = container.get("format") if key == "output_config" and isinstance(container, dict) else container
+        if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+            return cast(dict[str, Any], fmt["schema"])
+    tool = _forced_tool(body)
+    if tool is not None:
+        schema = tool.get("input_schema")
+        return cast(dict[str, Any], schema) if isinstance(schema, dict) else {"type": "object"}
+    return None
+
+
+def _request_seed(body: Mapping[str, Any], schema: Any) -> bytes:
+    transcript = [[p.kind, p.text] for p in _message_pieces(body)]
+    return hashlib.sha256(_dumps({"messages": transcript, "schema": schema}).encode()).digest()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Schema instances
+# ----------------------------------------------------------------------------------------------------------------
+
+_HINT_KEYS: Final = frozenset(
+    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength"}
+    | {"minItems", "maxItems"}
+)
+_HINT_RE: Final = re.compile(r"\{([^{}]*)\}\s*$")
+_ROLE_PREFIX_RE: Final = re.compile(r"^\s*[A-Za-z][\w-]{0,24}(?: [A-Za-z][\w-]{0,24})?:\s+")
+
+
+def _description_hints(schema: Mapping[str, Any]) -> dict[str, float]:
+    """Numeric constraints the SDK's `transform_schema` moved into the description as `{key: value, ...}`."""
+    description = schema.get("description")
+    if not isinstance(description, str):
+        return {}
+    match = _HINT_RE.search(description)
+    if not match:
+        return {}
+    hints: dict[str, float] = {}
+    for part in match.group(1).split(", "):
+        key, sep, value = part.partition(": ")
+        if sep and key.strip() in _HINT_KEYS:
+            try:
+                hints[key.strip()] = float(value)
+            except ValueError:
+                continue
+    return hints
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _is_null_schema(schema: Mapping[str, Any]) -> bool:
+    return (
+        schema.get("type") == "null" or ("const" in schema and schema["const"] is None) or schema.get("enum") == [None]
+    )
+
+
+def _is_quote_name(name: str) -> bool:
+    lowered = name.lower()
+    return "evidence" in lowered or "quote" in lowered
+
+
+def _merge_schemas(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(a)
+    for key, value in b.items():
+        if key == "properties" and isinstance(value, dict):
+            merged[key] = {**(merged.get(key) or {}), **value}
+        elif key == "required" and isinstance(value, list):
+            merged[key] = list(dict.fromkeys([*(merged.get(key) or []), *value]))
+        elif key not in merged:
+            merged[key] = value
+    return merged
+
+
+class _Quotes:
+    """Verbatim word spans of the user text, preferring `role: text` transcript lines."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        prefixed: list[tuple[str, list[tuple[int, int]]]] = []
+        plain: list[tuple[str, list[tuple[int, int]]]] = []
+        for text in texts:
+            for line_match in re.finditer(r"[^\r\n]+", text):
+                line = line_match.group(0)
+                prefix = _ROLE_PREFIX_RE.match(line)
+                offset = prefix.end() if prefix else 0
+                words = [(m.start() + offset, m.end() + offset) for m in re.finditer(r"\S+", line[offset:])]
+                if words:
+                    (prefixed if prefix else plain).append((line, words))
+        long_prefixed = [entry for entry in prefixed if len(entry[1]) >= 5]
+        long_plain = [entry for entry in plain if len(entry[1]) >= 5]
+        longest = sorted(prefixed + plain, key=lambda entry: -len(entry[1]))[:1]
+        self._lines = long_prefixed or long_plain or longest
+
+    @property
+    def available(self) -> bool:
+        return bool(self._lines)
+
+    def pick(self, rand: int) -> str:
+        line, words = self._lines[rand % len(self._lines)]
+        rand //= len(self._lines)
+        length = min(len(words), 5 + rand % 8)
+        rand //= 8
+        start = rand % (len(words) - length + 1)
+        return line[words[start][0] : words[start + length - 1][1]]
+
+
+class _Faker:
+    def __init__(self, root: Mapping[str, Any], seed: bytes, user_texts: Sequence[str]) -> None:
+        self._root = root
+        self._seed = seed
+        self._quotes = _Quotes(user_texts)
+
+    def rand(self, path: str, salt: str = "") -> int:
+        digest = hashlib.sha256(self._seed + b"\x00" + f"{path}|{salt}".encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    def _lookup(self, ref: str) -> dict[str, Any]:
+        if not ref.startswith("#"):
+            return {}
+        node: Any = self._root
+        for raw in ref[1:].split("/"):
+            if not raw:
+                continue
+            part = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return {}
+        return cast(dict[str, Any], node) if isinstance(node, dict) else {}
+
+    def resolve(self, schema: Any) -> dict[str, Any]:
+        if not isinstance(schema, dict):
+            return {}
+        for _ in range(32):
+            ref = schema.get("$ref")
+            if not isinstance(ref, str):
+                break
+            schema = {**self._lookup(ref), **{k: v for k, v in schema.items() if k != "$ref"}}
+        return cast(dict[str, Any], schema)
+
+    def gen(self, raw: Any, path: str, name: str, depth: int) -> Any:
+        schema = self.resolve(raw)
+        schema = {**_description_hints(schema), **schema}
+        if "const" in schema:
+            return schema["const"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            return enum[self.rand(path) % len(enum)]
+        for key in ("anyOf", "oneOf"):
+            alternatives = schema.get(key)
+            if isinstance(alternatives, list) and alternatives:
+                resolved = [self.resolve(a) for a in alternatives]
+                non_null = [a for a in resolved if not _is_null_schema(a)]
+                if depth >= _MAX_DEPTH and len(non_null) < len(resolved):
+                    return None
+                return self.gen(non_null[0] if non_null else resolved[0], path, name, depth)
+        all_of = schema.get("allOf")
+        if isinstance(all_of, list) and all_of:
+            merged = {k: v for k, v in schema.items() if k != "allOf"}
+            for sub in all_of:
+                merged = _merge_schemas(merged, self.resolve(sub))
+            return self.gen(merged, path, name, depth)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            non_null_kinds = [k for k in kind if k != "null"]
+            if not non_null_kinds or (depth >= _MAX_DEPTH and "null" in kind):
+                return None
+            kind = non_null_kinds[0]
+        if kind is None:
+            kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
+        if kind == "object":
+            return self._object(schema, path, depth)
+        if kind == "array":
+            return self._array(schema, path, name, depth)
+        if kind == "integer":
+            return self._integer(schema, path)
+        if kind == "number":
+            return self._number(schema, path)
+        if kind == "boolean":
+            return self.rand(path) % 2 == 0
+        if kind == "null":
+            return None
+        return self._string(schema, path, name)
+
+    def _object(self, schema: Mapping[str, Any], path: str, depth: int) -> dict[str, Any]:
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        required = [r for r in schema.get("required") or [] if isinstance(r, str)]
+        out: dict[str, Any] = {}
+        for key, sub in properties.items():
+            if depth >= _MAX_DEPTH and key not in required:
+                continue
+            out[key] = self.gen(sub, f"{path}/{key}", key, depth + 1)
+        for key in required:
+            if key not in out:
+                out[key] = self._string({}, f"{path}/{key}", key)
+        return out
+
+    def _array(self, schema: Mapping[str, Any], path: str, name: str, depth: int) -> list[Any]:
+        prefix_items = schema.get("prefixItems")
+        if isinstance(prefix_items, list) and prefix_items:
+            return [self.gen(sub, f"{path}/{i}", name, depth + 1) for i, sub in enumerate(prefix_items)]
+        min_items = int(_num(schema.get("minItems")) or 0)
+        max_raw = _num(schema.get("maxItems"))
+        max_items = None if max_raw is None else int(max_raw)
+        if depth >= _MAX_DEPTH:
+            n = min_items
+        else:
+            lo = max(1, min_items)
+            hi = max(lo, 3 if max_items is None else min(3, max_items))
+            n = lo + self.rand(path, "n") % (hi - lo + 1)
+        if max_items is not None:
+            n = min(n, max_items)
+        items = self.resolve(schema.get("items", {}))
+        unique = schema.get("uniqueItems") is True
+        enum = items.get("enum")
+        if unique and isinstance(enum, list) and enum:
+            start = self.rand(path)
+            return [enum[(start + i) % len(enum)] for i in range(min(n, len(enum)))]
+        if _is_quote_name(name) and items.get("type", "string") == "string" and self._quotes.available:
+            values: list[Any] = []
+            for attempt in range(4 * n):
+                quote = self._quotes.pick(self.rand(f"{path}/{len(values)}", str(attempt)))
+                if quote not in values or attempt >= 3 * n:
+                    values.append(self._fit_length(quote, items))
+                if len(values) == n:
+                    break
+            return values
+        out = [self.gen(items, f"{path}/{i}", name, depth + 1) for i in range(n)]
+        if unique:
+            seen: dict[str, Any] = {}
+            for value in out:
+                seen.setdefault(_dumps(value), value)
+            out = list(seen.values())
+        return out
+
+    def _integer(self, schema: Mapping[str, Any], path: str) -> int:
+        lo, hi = _num(schema.get("minimum")), _num(schema.get("maximum"))
+        ex_lo, ex_hi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        ilo = None if lo is None else math.ceil(lo)
+        ihi = None if hi is None else math.floor(hi)
+        if _num(ex_lo) is not None:
+            ilo = max(ilo if ilo is not None else -(2**62), math.floor(cast(float, _num(ex_lo))) + 1)
+        elif ex_lo is True and lo is not None and ilo == lo:
+            ilo = int(lo) + 1
+        if _num(ex_hi) is not None:
+            ihi = min(ihi if ihi is not None else 2**62, math.ceil(cast(float, _num(ex_hi))) - 1)
+        elif ex_hi is True and hi is not None and ihi == hi:
+            ihi = int(hi) - 1
+        if ilo is None and ihi is None:
+            ilo, ihi = 0, 10
+        elif ilo is None:
+            ilo = cast(int, ihi) - 10
+        elif ihi is None:
+            ihi = ilo + 10
+        assert ilo is not None and ihi is not None
+        multiple = _num(schema.get("multipleOf"))
+        if multiple and multiple > 0 and float(multiple).is_integer():
+            m = int(multiple)
+            klo, khi = -(-ilo // m), ihi // m
+            if klo <= khi:
+                return (klo + self.rand(path) % (khi - klo + 1)) * m
+        if ilo > ihi:
+            return ilo
+        return ilo + self.rand(path) % (ihi - ilo + 1)
+
+    def _number(self, schema: Mapping[str, Any], path: str) -> float:
+        lo, hi = _num(schema.get("minimum")), _num(schema.get("maximum"))
+        lo_ex = hi_ex = False
+        ex_lo, ex_hi = _num(schema.get("exclusiveMinimum")), _num(schema.get("exclusiveMaximum"))
+        if ex_lo is not None and (lo is None or ex_lo >= lo):
+            lo, lo_ex = ex_lo, True
+        elif schema.get("exclusiveMinimum") is True:
+            lo_ex = True
+        if ex_hi is not None and (hi is None or ex_hi <= hi):
+            hi, hi_ex = ex_hi, True
+        elif schema.get("exclusiveMaximum") is True:
+            hi_ex = True
+        if lo is None and hi is None:
+            lo, hi = 0.0, 100.0
+        elif lo is None:
+            lo = cast(float, hi) - 100.0
+        elif hi is None:
+            hi = lo + 100.0
+        assert lo is not None and hi is not None
+        multiple = _num(schema.get("multipleOf"))
+        if multiple and multiple > 0:
+            klo, khi = math.ceil(lo / multiple - 1e-9), math.floor(hi / multiple + 1e-9)
+            if lo_ex and klo * multiple <= lo:
+                klo += 1
+            if hi_ex and khi * multiple >= hi:
+                khi -= 1
+            if klo <= khi:
+                return round((klo + self.rand(path) % (khi - klo + 1)) * multiple, 10)
+        clo, chi = math.ceil(lo * 100), math.floor(hi * 100)
+        if lo_ex and clo / 100 <= lo:
+            clo += 1
+        if hi_ex and chi / 100 >= hi:
+            chi -= 1
+        if clo > chi:
+            return (lo + hi) / 2
+        return (clo + self.rand(path) % (chi - clo + 1)) / 100
+
+    def _fit_length(self, value: str, schema: Mapping[str, Any]) -> str:
+        min_len = int(_num(schema.get("minLength")) or 0)
+        max_raw = _num(schema.get("maxLength"))
+        while len(value) < min_len:
+            value += " lorem"
+        if max_raw is not None and len(value) > int(max_raw):
+            value = value[: int(max_raw)]
+        return value
+
+    def _string(self, schema: Mapping[str, Any], path: str, name: str) -> str:
+        r = self.rand(path)
+        fmt = schema.get("format")
+        base = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=r % (60 * 24 * 365))
+        if _is_quote_name(name) and self._quotes.available:
+            value = self._quotes.pick(r)
+        elif fmt == "date-time":
+            value = base.strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif fmt == "date":
+            value = base.strftime("%Y-%m-%d")
+        elif fmt == "time":
+            value = base.strftime("%H:%M:%S")
+        elif fmt == "duration":
+            value = f"PT{1 + r % 120}M"
+        elif fmt == "email":
+            value = f"user{r % 10000}@example.com"
+        elif fmt in ("uri", "url"):
+            value = f"https://example.com/{r % 1_000_000:06d}"
+        elif fmt == "hostname":
+            value = f"host{r % 1000}.example.com"
+        elif fmt == "ipv4":
+            value = f"10.{r % 256}.{(r >> 8) % 256}.{(r >> 16) % 256}"
+        elif fmt == "ipv6":
+            value = f"2001:db8::{r % 65536:x}"
+        elif fmt == "uuid":
+            value = str(uuid.UUID(int=r << 64 | self.rand(path, "uuid"), version=4))
+        else:
+            count = 3 + r % 6
+            words = [_WORDS[(r >> (4 * i)) % len(_WORDS)] for i in range(1, count + 1)]
+            value = " ".join(words).capitalize()
+        return self._fit_length(value, schema)
+
+
+def fake_instance(schema: Mapping[str, Any], *, seed: bytes | str = b"", user_texts: Sequence[str] = ()) -> Any:
+    """A deterministic valid instance of a JSON schema (the default responder's generator)."""
+    seed_bytes = seed.encode() if isinstance(seed, str) else seed
+    return _Faker(schema, seed_bytes, user_texts).gen(schema, "#", "", 0)
+
+
+def default_responder(body: dict[str, Any]) -> str:
+    """The default answer: a schema instance as JSON if the request has a schema, else a short sentence."""
+    schema = _answer_schema(body)
+    seed = _request_seed(body, schema)
+    if schema is not None:
+        return json.dumps(_Faker(schema, seed, _user_texts(body)).gen(schema, "#", "", 0), ensure_ascii=False)
+    return f"This is a deterministic answer from FakeClaude (ref {seed.hex()[:12]})."
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Validation
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _validate(body: Any, *, need_max_tokens: bool = True) -> str | None:
+    if not isinstance(body, dict):
+        return "body: Input should be a valid JSON object"
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return "model: Field required"
+    if need_max_tokens:
+        max_tokens = body.get("max_tokens")
+        if "max_tokens" not in body:
+            return "max_tokens: Field required"
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            return "max_tokens: Input should be a positive integer"
+    if "messages" not in body:
+        return "messages: Field required"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages: at least one message is required"
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+        if not isinstance(message.get("content"), str | list):
+            return f"messages.{i}.content: Field required"
+    breakpoints = sum(1 for p in _pieces(body) if p.cache_control is not None)
+    if breakpoints > _MAX_BREAKPOINTS:
+        return f"A maximum of {_MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {breakpoints}."
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Server
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the fake received. `headers` have lower-case names; `body` is the parsed JSON or None."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class _Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class _Batch:
+    id: str
+    seq: int
+    requests: list[dict[str, Any]]
+    created_at: datetime
+    polls: int = 0
+    status: str = "in_progress"
+    cancel_initiated_at: datetime | None = None
+    ended_at: datetime | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    fake: FakeClaude
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeClaude/1.0"
+    sys_version = ""
+    # Headers and body leave in one write, without Nagle: otherwise delayed ACKs add ~40 ms per response.
+    disable_nagle_algorithm = True
+    wbufsize = -1
+
+    @property
+    def _fake(self) -> FakeClaude:
+        return cast(_Server, self.server).fake
+
+    def setup(self) -> None:
+        super().setup()
+        self._fake._register(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self._fake._unregister(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self, method: str) -> None:
+        try:
+            raw = self._read_body()
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reply = self._fake._handle(method, self.path, headers, raw)
+            self.send_response(reply.status, _REASONS.get(reply.status))
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+            self.wfile.flush()
+        except (OSError, ValueError):
+            self.close_connection = True
+
+
+class FakeClaude:
+    """A fake Claude API server on 127.0.0.1 (see the module docstring for the rules).
+
+    Use as a context manager (`with FakeClaude(...) as fake:`), or call `start()` and `stop()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        responder: Responder | None = None,
+        latency_seconds: float = 0.0,
+        jitter_seconds: float = 0.0,
+        seed: int = 0,
+        requests_per_second: float | None = None,
+        burst: int | None = None,
+        max_concurrency: int | None = None,
+        faults: Iterable[str | None] = (),
+        fault_timeout_seconds: float = 5.0,
+        retry_after_seconds: float = 0.1,
+        server_error_retry_after_seconds: float | None = None,
+        min_cache_tokens: int = 1024,
+        batch_polls_until_ended: int = 1,
+        api_key: str | None = None,
+        port: int = 0,
+    ) -> None:
+        """Configure the fake; nothing listens until `start()` / `__enter__`.
+
+        responder: `f(request_body) -> str | dict` replacing `default_responder`.
+        latency_seconds, jitter_seconds, seed: each answered message waits latency + a jitter in
+            [0, jitter_seconds) drawn from a hash of `seed` and the request body.
+        requests_per_second, burst: a token bucket (capacity `burst`, default ceil(rps), at least 1) for
+            `POST /v1/messages`; an empty bucket answers 429 with the wait until the next token.
+        max_concurrency: more `POST /v1/messages` in flight than this answer 429.
+        faults: consumed one per `POST /v1/messages`, in arrival order: a `FAULT_KINDS` item or None.
+        fault_timeout_seconds: how long a "timeout" fault stalls before answering.
+        retry_after_seconds: the retry delay advertised by scripted/marker 429s and `max_concurrency` 429s.
+        server_error_retry_after_seconds: if set, 500/529 faults also carry `retry-after(-ms)`.
+        min_cache_tokens: the smallest cacheable prefix, in tokens.
+        batch_polls_until_ended: a batch ends on this retrieve (0: ended at creation).
+        api_key: if set, the key (`x-api-key`, or the `Authorization: Bearer` token anthropic 2.x sends) must
+            equal it, else 401; otherwise any key passes (a request with neither header gets 401).
+        port: 0 picks a free port.
+        """
+        fault_list = list(faults)
+        self._check_faults(fault_list)
+        if requests_per_second is not None and requests_per_second <= 0:
+            raise ValueError("requests_per_second must be positive")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if batch_polls_until_ended < 0:
+            raise ValueError("batch_polls_until_ended must be >= 0")
+        self._responder: Responder = responder or default_responder
+        self._latency = max(0.0, latency_seconds)
+        self._jitter = max(0.0, jitter_seconds)
+        self._seed = seed
+        self._rps = requests_per_second
+        self._capacity = float(burst if burst is not None else max(1, math.ceil(requests_per_second or 1)))
+        self._max_concurrency = max_concurrency
+        self._fault_timeout = fault_timeout_seconds
+        self._retry_after = retry_after_seconds
+        self._server_error_retry_after = server_error_retry_after_seconds
+        self._min_cache_tokens = min_cache_tokens
+        self._polls_until_ended = batch_polls_until_ended
+        self._api_key = api_key
+        self._port = port
+
+        self._lock = threading.Lock()
+        self._batch_lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._requests: list[RecordedRequest] = []
+        self._faults = fault_list
+        self._fault_index = 0
+        self._cache: set[str] = set()
+        self._status_counts: Counter[int] = Counter()
+        self._fault_counts: Counter[str] = Counter()
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self._bucket = self._capacity
+        self._bucket_updated = time.monotonic()
+        self._seq = 0
+        self._connections_opened = 0
+        self._sockets: set[socket.socket] = set()
+        self._batches: dict[str, _Batch] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start listening (idempotent). A stopped fake cannot be restarted."""
+        if self._server is not None:
+            return self
+        if self._stopping.is_set():
+            raise RuntimeError("this FakeClaude was stopped; create a new one")
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-claude", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the server, wake stalled requests and close open connections."""
+        self._stopping.set()
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _register(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+            self._connections_opened += 1
+
+    def _unregister(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    # -- public state -----------------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`, for `anthropic.Anthropic(base_url=...)`."""
+        if self._server is None:
+            raise RuntimeError("FakeClaude is not running; use it as a context manager or call start()")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def message_requests(self) -> list[RecordedRequest]:
+        """The `POST /v1/messages` requests received (retries included)."""
+        return [r for r in self.requests if r.method == "POST" and r.path == "/v1/messages"]
+
+    @property
+    def rate_limited_count(self) -> int:
+        """How many 429 responses were served (scripted, marker, concurrency and token-bucket)."""
+        with self._lock:
+            return self._status_counts[429]
+
+    @property
+    def status_counts(self) -> dict[int, int]:
+        """Responses served, by HTTP status."""
+        with self._lock:
+            return dict(self._status_counts)
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        """Injected faults (scripted or marker) served on `POST /v1/messages`, by kind."""
+        with self._lock:
+            return dict(self._fault_counts)
+
+    @property
+    def peak_concurrency(self) -> int:
+        """The most `POST /v1/messages` requests admitted (past the capacity checks) and in flight at once."""
+        with self._lock:
+            return self._peak_in_flight
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections accepted so far (keep-alive reuses them)."""
+        with self._lock:
+            return self._connections_opened
+
+    @property
+    def faults_remaining(self) -> int:
+        """Items of the `faults` list not yet consumed."""
+        with self._lock:
+            return max(0, len(self._faults) - self._fault_index)
+
+    def set_faults(self, faults: Iterable[str | None]) -> None:
+        """Replace the scripted faults; consumption restarts at the first item."""
+        fault_list = list(faults)
+        self._check_faults(fault_list)
+        with self._lock:
+            self._faults = fault_list
+            self._fault_index = 0
+
+    def clear_cache(self) -> None:
+        """Forget every cached prompt prefix."""
+        with self._lock:
+            self._cache.clear()
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests and counters."""
+        with self._lock:
+            self._requests.clear()
+            self._status_counts.clear()
+            self._fault_counts.clear()
+            self._peak_in_flight = self._in_flight
+
+    def answer_for(self, body: dict[str, Any]) -> str:
+        """The responder's text for a request body (before faults and max_tokens cuts)."""
+        answer = self._responder(body)
+        return answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+
+    @staticmethod
+    def _check_faults(faults: Sequence[str | None]) -> None:
+        for fault in faults:
+            if fault is not None and fault not in FAULT_KINDS:
+                raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(FAULT_KINDS)} or None")
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def _json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> _Reply:
+        request_id = f"req_fake_{self._next_seq():012d}"
+        all_headers = {"content-type": "application/json", "request-id": request_id, **(headers or {})}
+        return _Reply(status, all_headers, json.dumps(payload, ensure_ascii=False).encode())
+
+    def _error(self, status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> _Reply:
+        request_id = f"req_fake_{self._next_seq():012d}"
+        payload = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
+        all_headers = {"content-type": "application/json", "request-id": request_id, **(headers or {})}
+        return _Reply(status, all_headers, json.dumps(payload).encode())
+
+    @staticmethod
+    def _retry_headers(wait: float) -> dict[str, str]:
+        return {"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(max(1, math.ceil(wait * 1000)))}
+
+    def _ratelimit_headers(self, tokens_used: int) -> dict[str, str]:
+        now = datetime.now(UTC)
+        if self._rps is None:
+            limit, remaining, reset = 1_000_000, 999_999, now
+        else:
+            with self._lock:
+                remaining = int(self._bucket)
+            limit = int(self._capacity)
+            reset = now + timedelta(seconds=(self._capacity - remaining) / self._rps)
+        token_limit = 10_000_000
+        return {
+            "anthropic-ratelimit-requests-limit": str(limit),
+            "anthropic-ratelimit-requests-remaining": str(max(0, remaining)),
+            "anthropic-ratelimit-requests-reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "anthropic-ratelimit-tokens-limit": str(token_limit),
+            "anthropic-ratelimit-tokens-remaining": str(max(0, token_limit - tokens_used)),
+            "anthropic-ratelimit-tokens-reset": (now + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def _handle(self, method: str, raw_path: str, headers: dict[str, str], raw_body: bytes) -> _Reply:
+        split = urlsplit(raw_path)
+        path = split.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        body: Any = None
+        parse_error = False
+        if raw_body:
+            try:
+                body = json.loads(raw_body)
+            except ValueError:
+                parse_error = True
+        with self._lock:
+            self._requests.append(RecordedRequest(method, path, query, headers, body))
+        try:
+            reply = self._route(method, path, query, headers, body, parse_error, raw_body)
+        except Exception as exc:  # a bug in the fake (or a test's responder) surfaces as a 500 naming it
+            reply = self._error(500, "api_error", f"FakeClaude failed: {type(exc).__name__}: {exc}")
+        with self._lock:
+            self._status_counts[reply.status] += 1
+        return reply
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        parse_error: bool,
+        raw_body: bytes,
+    ) -> _Reply:
+        # anthropic 2.x sends `api_key` as `Authorization: Bearer <key>`; older clients and curl use `x-api-key`.
+        authorization = headers.get("authorization", "")
+        bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+        key = headers.get("x-api-key") or bearer
+        if key is None:
+            return self._error(401, "authentication_error", "x-api-key or Authorization header is required")
+        if self._api_key is not None and key != self._api_key:
+            return self._error(401, "authentication_error", "invalid API key")
+        if parse_error:
+            return self._error(400, "invalid_request_error", "The request body is not valid JSON.")
+        if method == "POST" and path == "/v1/messages":
+            return self._messages(body, raw_body)
+        if method == "POST" and path == "/v1/messages/count_tokens":
+            error = _validate(body, need_max_tokens=False)
+            if error:
+                return self._error(400, "invalid_request_error", error)
+            return self._json(200, {"input_tokens": count_input_tokens(body)})
+        if path == "/v1/messages/batches":
+            if method == "POST":
+                return self._batch_create(body)
+            if method == "GET":
+                return self._batch_list(query)
+        match = _BATCH_PATH_RE.match(path)
+        if match:
+            batch_id, suffix = match.group(1), match.group(2)
+            if method == "GET" and suffix is None:
+                return self._batch_retrieve(batch_id)
+            if method == "GET" and suffix == "/results":
+                return self._batch_results(batch_id)
+            if method == "POST" and suffix == "/cancel":
+                return self._batch_cancel(batch_id)
+            if method == "DELETE" and suffix is None:
+                return self._batch_delete(batch_id)
+        return self._error(404, "not_found_error", f"{method} {path} is not served by FakeClaude")
+
+    # -- messages ---------------------------------------------------------------------------------------------
+
+    def _messages(self, body: Any, raw_body: bytes) -> _Reply:
+        error = _validate(body)
+        if error:
+            return self._error(400, "invalid_request_error", error)
+        if body.get("stream"):
+            return self._error(400, "invalid_request_error", "FakeClaude does not support streaming")
+        with self._lock:
+            scripted = self._faults[self._fault_index] if self._fault_index < len(self._faults) else None
+            self._fault_index += 1
+        fault = scripted or _marker_fault(body)
+        if fault == "429":
+            self._count_fault("429")
+            return self._error(
+                429, "rate_limit_error", "Rate limited (injected).", self._retry_headers(self._retry_after)
+            )
+        with self._lock:
+            over = self._max_concurrency is not None and self._in_flight >= self._max_concurrency
+            wait = None if over else self._take_token()
+            admitted = not over and wait is None
+            if admitted:
+                self._in_flight += 1
+                self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        if over:
+            headers = {**self._ratelimit_headers(0), **self._retry_headers(self._retry_after)}
+            return self._error(429, "rate_limit_error", "Too many concurrent requests.", headers)
+        if wait is not None:
+            headers = {**self._ratelimit_headers(0), **self._retry_headers(wait)}
+            return self._error(429, "rate_limit_error", "Number of requests per second exceeded.", headers)
+        try:
+            self._stopping.wait(self._latency_for(raw_body))
+            if fault in ("500", "529"):
+                self._count_fault(fault)
+                retry = self._server_error_retry_after
+                extra = self._retry_headers(retry) if retry is not None else {}
+                if fault == "529":
+                    return self._error(529, "overloaded_error", "Overloaded (injected).", extra)
+                return self._error(500, "api_error", "Internal server error (injected).", extra)
+            if fault == "timeout":
+                self._count_fault("timeout")
+                self._stopping.wait(self._fault_timeout)
+            elif fault is not None:
+                self._count_fault(fault)
+            try:
+                content_fault = None if fault == "timeout" else fault
+                message = self._compose(body, content_fault, self._cache, self._lock, "standard")
+            except Exception as exc:  # a broken responder is the test's bug: say so in a 500
+                return self._error(500, "api_error", f"responder raised {type(exc).__name__}: {exc}")
+            usage = message["usage"]
+            used = usage["input_tokens"] + usage["output_tokens"]
+            return self._json(200, message, self._ratelimit_headers(used))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _count_fault(self, kind: str) -> None:
+        with self._lock:
+            self._fault_counts[kind] += 1
+
+    def _take_token(self) -> float | None:
+        """Caller holds the lock. None when a token was taken, else the seconds until one is available."""
+        if self._rps is None:
+            return None
+        now = time.monotonic()
+        self._bucket = min(self._capacity, self._bucket + (now - self._bucket_updated) * self._rps)
+        self._bucket_updated = now
+        if self._bucket >= 1:
+            self._bucket -= 1
+            return None
+        return (1 - self._bucket) / self._rps
+
+    def _latency_for(self, raw_body: bytes) -> float:
+        if self._jitter <= 0:
+            return self._latency
+        digest = hashlib.sha256(str(self._seed).encode() + b"\x00" + raw_body).digest()
+        return self._latency + self._jitter * int.from_bytes(digest[:8], "big") / 2**64
+
+    def _usage(
+        self,
+        body: Mapping[str, Any],
+        cache: set[str],
+        lock: contextlib.AbstractContextManager[Any],
+        output_tokens: int,
+        service_tier: str,
+    ) -> dict[str, Any]:
+        pieces = _pieces(body)
+        total = tokens_for_chars(sum(len(p.text) for p in pieces))
+        running = hashlib.sha256(str(body.get("model")).encode() + b"\x00")
+        chars = 0
+        points: list[tuple[int, str, str]] = []
+        for piece in pieces:
+            running.update(f"{piece.kind}\x00{len(piece.text)}\x00".encode() + piece.text.encode())
+            chars += len(piece.text)
+            if piece.cache_control is not None and tokens_for_chars(chars) >= self._min_cache_tokens:
+                ttl = "1h" if piece.cache_control.get("ttl") == "1h" else "5m"
+                points.append((chars, running.copy().hexdigest(), ttl))
+        read_chars = 0
+        created = 0
+        ttl = "5m"
+        with lock:
+            for point_chars, digest, _ in reversed(points):
+                if digest in cache:
+                    read_chars = point_chars
+                    break
+            if points and points[-1][0] > read_chars:
+                created = tokens_for_chars(points[-1][0]) - tokens_for_chars(read_chars)
+                ttl = points[-1][2]
+            cache.update(digest for _, digest, _ in points)
+        read = tokens_for_chars(read_chars)
+        return {
+            "input_tokens": total - read - created,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": created,
+            "cache_read_input_tokens": read,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": created if ttl == "5m" else 0,
+                "ephemeral_1h_input_tokens": created if ttl == "1h" else 0,
+            },
+            "server_tool_use": None,
+            "service_tier": service_tier,
+        }
+
+    def _compose(
+        self,
+        body: dict[str, Any],
+        fault: str | None,
+        cache: set[str],
+        lock: contextlib.AbstractContextManager[Any],
+        service_tier: str,
+    ) -> dict[str, Any]:
+        """A Message JSON for the request, with a content fault ("malformed", "refusal", "truncated") applied."""
+        text = self.answer_for(body)
+        messages = body["messages"]
+        last = messages[-1]
+        if last.get("role") == "assistant":  # continue a prefill
+            prefill = (
+                _block_text(last["content"])
+                if isinstance(last["content"], str)
+                else "".join(_block_text(b) for b in last["content"])
+            )
+            if prefill and text.startswith(prefill):
+                text = text[len(prefill) :]
+        stop_reason = "end_turn"
+        stop_sequence: str | None = None
+        stop_details: dict[str, Any] | None = None
+        if fault == "malformed":
+            digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+            text = f"Sure! Here is the answer you asked for (ref {digest}): {{'result': <unterminated"
+        elif fault == "refusal":
+            text = _REFUSAL_TEXT
+            stop_reason = "refusal"
+            stop_details = {"type": "refusal", "category": None, "explanation": None}
+        elif fault == "truncated":
+            text = text[: len(text) // 2]
+            stop_reason = "max_tokens"
+        stops = [s for s in body.get("stop_sequences") or [] if isinstance(s, str) and s]
+        if stop_reason == "end_turn" and stops:
+            hits = [(text.find(s), s) for s in stops if s in text]
+            if hits:
+                cut, stop_sequence = min(hits)
+                text = text[:cut]
+                stop_reason = "stop_sequence"
+        max_tokens = int(body["max_tokens"])
+        if stop_reason != "refusal" and tokens_for_chars(len(text)) > max_tokens:
+            text = text[: max_tokens * 4]
+            stop_reason = "max_tokens"
+            stop_sequence = None
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        tool = _forced_tool(body)
+        if tool is not None and stop_reason == "end_turn" and fault is None:
+            with contextlib.suppress(ValueError):
+                tool_input = json.loads(text)
+                if isinstance(tool_input, dict):
+                    tool_id = "toolu_fake_" + hashlib.sha256(text.encode()).hexdigest()[:20]
+                    content = [{"type": "tool_use", "id": tool_id, "name": tool.get("name"), "input": tool_input}]
+                    stop_reason = "tool_use"
+        usage = self._usage(body, cache, lock, tokens_for_chars(len(text)), service_tier)
+        return {
+            "id": f"msg_fake_{self._next_seq():012d}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": content,
+            "stop_reason": stop_reason,
+            "stop_sequence": stop_sequence,
+            "stop_details": stop_details,
+            "container": None,
+            "usage": usage,
+        }
+
+    # -- batches ----------------------------------------------------------------------------------------------
+
+    def _batch_json(self, batch: _Batch) -> dict[str, Any]:
+        ended = batch.status == "ended"
+        counts = Counter(r["result"]["type"] for r in batch.results) if ended else Counter[str]()
+        base = f"http://127.0.0.1:{self._server.server_address[1]}" if self._server else ""
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": batch.status,
+            "request_counts": {
+                "processing": 0 if ended else len(batch.requests),
+                "succeeded": counts["succeeded"],
+                "errored": counts["errored"],
+                "canceled": counts["canceled"],
+                "expired": counts["expired"],
+            },
+            "created_at": _iso(batch.created_at),
+            "expires_at": _iso(batch.created_at + timedelta(hours=24)),
+            "ended_at": _iso(batch.ended_at),
+            "cancel_initiated_at": _iso(batch.cancel_initiated_at),
+            "archived_at": None,
+            "results_url": f"{base}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
+
+    def _batch_create(self, body: Any) -> _Reply:
+        requests = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return self._error(400, "invalid_request_error", "requests: at least one request is required")
+        seen: set[str] = set()
+        for i, item in enumerate(requests):
+            custom_id = item.get("custom_id") if isinstance(item, dict) else None
+            if not isinstance(custom_id, str) or not _CUSTOM_ID_RE.match(custom_id):
+                return self._error(
+                    400, "invalid_request_error", f"requests.{i}.custom_id: must match ^[a-zA-Z0-9_-]{{1,64}}$"
+                )
+            if custom_id in seen:
+                return self._error(400, "invalid_request_error", f"requests.{i}.custom_id: duplicate {custom_id!r}")
+            seen.add(custom_id)
+            error = _validate(item.get("params"))
+            if error:
+                return self._error(400, "invalid_request_error", f"requests.{i}.params.{error}")
+            if item["params"].get("stream"):
+                return self._error(400, "invalid_request_error", f"requests.{i}.params.stream: not allowed")
+        seq = self._next_seq()
+        batch = _Batch(id=f"msgbatch_fake_{seq:012d}", seq=seq, requests=requests, created_at=datetime.now(UTC))
+        with self._batch_lock:
+            self._batches[batch.id] = batch
+            if self._polls_until_ended == 0:
+                self._end_batch(batch)
+            return self._json(200, self._batch_json(batch))
+
+    def _end_batch(self, batch: _Batch) -> None:
+        """Caller holds the batch lock."""
+        cache: set[str] = set()
+        no_lock = contextlib.nullcontext()
+        results: list[dict[str, Any]] = []
+        for item in batch.requests:
+            params = cast(dict[str, Any], item["params"])
+            result: dict[str, Any]
+            if batch.status == "canceling":
+                result = {"type": "canceled"}
+            else:
+                fault = _marker_fault(params)
+                if fault in _ERROR_FAULTS:
+                    kind = {"429": "rate_limit_error", "529": "overloaded_error"}.get(fault or "", "api_error")
+                    result = self._errored(kind, f"Injected fault {fault}.")
+                else:
+                    try:
+                        message = self._compose(params, fault, cache, no_lock, "batch")
+                        result = {"type": "succeeded", "message": message}
+                    except Exception as exc:
+                        result = self._errored("api_error", f"responder raised {type(exc).__name__}: {exc}")
+            results.append({"custom_id": item["custom_id"], "result": result})
+        batch.results = results
+        batch.status = "ended"
+        batch.ended_at = datetime.now(UTC)
+
+    def _errored(self, kind: str, message: str) -> dict[str, Any]:
+        request_id = f"req_fake_{self._next_seq():012d}"
+        error = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
+        return {"type": "errored", "error": error}
+
+    def _batch_retrieve(self, batch_id: str) -> _Reply:
+        with self._batch_lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
+            batch.polls += 1
+            if batch.status == "canceling" or (
+                batch.status == "in_progress" and batch.polls >= self._polls_until_ended
+            ):
+                self._end_batch(batch)
+            return self._json(200, self._batch_json(batch))
+
+    def _batch_results(self, batch_id: str) -> _Reply:
+        with self._batch_lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
+            if batch.status != "ended":
+                return self._error(400, "invalid_request_error", "Results are not available until the batch ends.")
+            lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch.results)
+        request_id = f"req_fake_{self._next_seq():012d}"
+        return _Reply(200, {"content-type": "application/binary", "request-id": request_id}, lines.encode())
+
+    def _batch_cancel(self, batch_id: str) -> _Reply:
+        with self._batch_lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
+            if batch.status == "in_progress":
+                batch.status = "canceling"
+                batch.cancel_initiated_at = datetime.now(UTC)
+            return self._json(200, self._batch_json(batch))
+
+    def _batch_delete(self, batch_id: str) -> _Reply:
+        with self._batch_lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
+            if batch.status != "ended":
+                return self._error(400, "invalid_request_error", "A batch must end before it can be deleted.")
+            del self._batches[batch_id]
+        return self._json(200, {"id": batch_id, "type": "message_batch_deleted"})
+
+    def _batch_list(self, query: Mapping[str, str]) -> _Reply:
+        try:
+            limit = max(1, min(1000, int(query.get("limit", "20"))))
+        except ValueError:
+            return self._error(400, "invalid_request_error", "limit: Input should be a valid integer")
+        with self._batch_lock:
+            ordered = sorted(self._batches.values(), key=lambda b: -b.seq)
+            ids = [b.id for b in ordered]
+            if "after_id" in query and query["after_id"] in ids:
+                ordered = ordered[ids.index(query["after_id"]) + 1 :]
+                page = ordered[:limit]
+                has_more = len(ordered) > limit
+            elif "before_id" in query and query["before_id"] in ids:
+                ordered = ordered[: ids.index(query["before_id"])]
+                page = ordered[-limit:]
+                has_more = len(ordered) > limit
+            else:
+                page = ordered[:limit]
+                has_more = len(ordered) > limit
+            data = [self._batch_json(b) for b in page]
+        return self._json(
+            200,
+            {
+                "data": data,
+                "has_more": has_more,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            },
+        )

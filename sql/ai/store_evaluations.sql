@@ -1,0 +1,15 @@
+-- Store an AI run's results (temp tables ai_values, ai_cache, ai_calls). A value replaces the row of the same
+-- metric, entity and definition version; the hours it lands in are marked stale for the aggregates.
+DELETE FROM metrics.metric_values v
+USING ai_values n
+WHERE v.workspace_id = n.workspace_id AND v.metric_key = n.metric_key AND v.entity_type = n.entity_type
+  AND v.entity_id = n.entity_id AND v.definition_version = n.definition_version;
+
+INSERT INTO metrics.metric_values BY NAME SELECT * FROM ai_values;
+
+INSERT INTO ops.stale_periods
+SELECT DISTINCT workspace_id, date_trunc('hour', occurred_at) FROM ai_values;
+
+INSERT OR REPLACE INTO ops.llm_cache BY NAME SELECT * FROM ai_cache;
+
+INSERT INTO ops.llm_calls BY NAME SELECT * FROM ai_calls;

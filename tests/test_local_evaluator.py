@@ -1,0 +1,375 @@
+"""The `free` tier (metricstore.evaluation.local): sentiment, classification, extraction and the evaluator."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.free_tier import MULTIDOGO_INTENTS, customer_text, multidogo_labels
+from metricstore.definitions import ClassLabel, ExtractField, MetricDefinition
+from metricstore.evaluation.base import Conversation, Evaluation, Turn
+from metricstore.evaluation.local import (
+    CLASSIFY_MODEL,
+    EXTRACT_MODEL,
+    SENTIMENT_MODEL,
+    LocalEvaluator,
+    classify,
+    extract,
+    name_words,
+    sentiment,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "metricstore" / "demo_data" / "multidogo" / "sample_conversations.jsonl"
+REFERENCE = datetime(2024, 3, 13, 10, 0, tzinfo=UTC)  # a Wednesday
+
+LABELS: list[str | ClassLabel] = [
+    ClassLabel(
+        name="billing_question",
+        description="The customer asks about a bill, an invoice or a charge on their account.",
+        examples=["why was I charged twice", "my invoice is wrong"],
+    ),
+    ClassLabel(
+        name="cancellation",
+        description="The customer wants to cancel their subscription, plan or account.",
+        examples=["please cancel my plan"],
+    ),
+    "technical_support",
+    "deliveryStatus",
+]
+
+
+# --- sentiment -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Thank you so much, that was really helpful!", "positive"),
+        ("Great, I love it.", "positive"),
+        ("This is the worst service ever, I am furious.", "negative"),
+        ("That is unacceptable and I'm very disappointed.", "negative"),
+        ("I need to change the seat on my flight.", "neutral"),
+        ("My booking reference is ABC123.", "neutral"),
+    ],
+)
+def test_sentiment_of_clear_sentences(text: str, label: str) -> None:
+    found, score = sentiment(text)
+    assert found == label
+    assert -1.0 <= score <= 1.0
+
+
+def test_sentiment_is_the_mean_over_lines() -> None:
+    label, score = sentiment("This is terrible.\nok\nI want to change my address")
+    assert label == "neutral"  # one angry line among calm ones
+    lines = ("This is terrible.", "ok", "I want to change my address")
+    assert score == pytest.approx(sum(sentiment(line)[1] for line in lines) / 3, abs=1e-3)
+    assert sentiment("") == ("neutral", 0.0)
+
+
+# --- classification --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Hi, I was charged twice on my last invoice", "billing_question"),  # description + example
+        ("Please cancel my plan, I'm moving abroad", "cancellation"),
+        ("my internet keeps dropping, I need technical support", "technical_support"),  # bare snake_case name
+        ("what is the delivery status of my package", "deliveryStatus"),  # bare camelCase name
+    ],
+)
+def test_classify_picks_the_label(text: str, label: str) -> None:
+    found, score = classify(text, LABELS)
+    assert found == label
+    assert score >= 0.3
+
+
+@pytest.mark.parametrize("text", ["what's the weather like in Paris today", "hello", ""])
+def test_classify_returns_none_for_unrelated_text(text: str) -> None:
+    assert classify(text, LABELS)[0] is None
+
+
+def test_classify_leans_on_the_opening_request() -> None:
+    text = "hi\nI was charged twice on my invoice\nalso, can you cancel my plan"
+    assert classify(text, LABELS)[0] == "billing_question"
+
+
+def test_name_words() -> None:
+    assert name_words("order_status") == name_words("orderStatus") == name_words("order-status") == "order status"
+    assert name_words("HTTPError") == "http error"
+
+
+# --- extraction ------------------------------------------------------------------------------------------------
+
+
+def fields(*specs: tuple[str, str, str]) -> list[ExtractField]:
+    return [ExtractField(name=n, type=t, description=d) for n, t, d in specs]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("I want to fly on March 20th, 2024.", "date", "2024-03-20"),
+        ("I want to fly next tuesday", "date", "2024-03-19"),
+        ("can we do it tomorrow", "date", "2024-03-14"),
+        ("it was charged 3 days ago", "date", "2024-03-10"),
+        ("the payment on 4/2/2024 failed", "date", "2024-04-02"),
+        ("pick me up at 5:30 pm", "time", "17:30"),
+        ("next tuesday at 5 pm works", "datetime", "2024-03-19T17:00"),
+        ("the flight is on the 5th of April", "datetime", "2024-04-05"),
+        ("I was charged $1,234.50 yesterday", "amount", 1234.5),
+        ("it cost me 45 dollars", "amount", 45.0),
+        ("write to Jane.Doe@Example.com please", "email", "jane.doe@example.com"),
+        ("it's jane dot doe at example dot com", "email", "jane.doe@example.com"),
+        ("call me on (415) 555-2671", "phone", "+14155552671"),
+        ("my number is +44 20 7946 0958", "phone", "+442079460958"),
+        ("booking reference BK-48213 please", "id", "BK-48213"),
+        ("my order number is 5548213", "id", "5548213"),
+        ("Hi, my name is Maria Lopez and I need help", "name", "Maria Lopez"),
+        ("my name ben", "name", "Ben"),
+        ("I'm travelling with three bags", "number", 3.0),
+        ("I need 12 tickets", "number", 12.0),
+    ],
+)
+def test_extract_one_type(text: str, kind: str, value: Any) -> None:
+    (field,) = fields(("value", kind, ""))
+    assert extract(text, [field], REFERENCE) == {"value": value}
+
+
+def test_extract_returns_none_when_absent() -> None:
+    found = extract(
+        "hello, I just have a question",
+        fields(("d", "date", ""), ("a", "amount", ""), ("e", "email", ""), ("p", "phone", ""), ("i", "id", "")),
+        REFERENCE,
+    )
+    assert found == {"d": None, "a": None, "e": None, "p": None, "i": None}
+
+
+def test_extract_several_fields_from_a_transcript() -> None:
+    text = (
+        "assistant: Hello, this is Anna from Acme Air, how can I help?\n"
+        "user: Hi, my name is John Smith. I'd like to fly out next tuesday and come back on March 29.\n"
+        "assistant: Your booking reference?\n"
+        "user: It's ABC123, and you can reach me at (415) 555-2671. I want a refund of $45 because my bag was lost."
+    )
+    found = extract(
+        text,
+        fields(
+            ("customer_name", "name", "the customer's name"),
+            ("departure", "date", "the date the customer flies out"),
+            ("return_date", "date", "the date the customer comes back"),
+            ("booking_ref", "id", "the booking reference"),
+            ("phone", "phone", "phone number"),
+            ("refund", "amount", "the refund the customer asks for"),
+            ("reason", "text", "why the customer wants a refund"),
+        ),
+        REFERENCE,
+    )
+    assert found == {
+        "customer_name": "John Smith",  # not Anna, the agent
+        "departure": "2024-03-19",
+        "return_date": "2024-03-29",
+        "booking_ref": "ABC123",
+        "phone": "+14155552671",
+        "refund": 45.0,
+        "reason": "I want a refund of $45 because my bag was lost.",
+    }
+
+
+def test_extract_does_not_read_a_phone_or_a_date_as_an_id() -> None:
+    found = extract("call me at 415-555-2671 on 2024-03-20", fields(("ref", "id", "")), REFERENCE)
+    assert found == {"ref": None}
+
+
+# --- the evaluator ---------------------------------------------------------------------------------------------
+
+
+def metric(key: str, mode: str, metric_type: str, **extra: Any) -> MetricDefinition:
+    return MetricDefinition.model_validate(
+        {"key": key, "name": key.replace("_", " "), "metric_type": metric_type, "extraction_mode": mode, **extra}
+    )
+
+
+def conversation(*turns: tuple[str, str]) -> Conversation:
+    return Conversation(
+        workspace_id="ws",
+        conversation_id="c1",
+        occurred_at=REFERENCE,
+        transcript=tuple(Turn(role, content) for role, content in turns),
+        call={},
+    )
+
+
+ANGRY = conversation(
+    ("assistant", "Hello, thanks for calling Acme. How can I help?"),
+    ("user", "I was charged twice on my invoice and this is unacceptable. I am furious!"),
+    ("assistant", "I'm sorry to hear that. Can I have your account number?"),
+    ("user", "It's AC-99812. I want a refund of $120.50 by next friday."),
+    ("assistant", "Done. Anything else?"),
+    ("user", "No. This is terrible service, I am very angry."),
+)
+
+METRICS = [
+    metric("mood", "ai_sentiment", "categorical"),
+    metric("mood_score", "ai_sentiment", "numerical", aggregation="avg", valid_range_min=-1, valid_range_max=1),
+    metric("is_negative", "ai_sentiment", "boolean", aggregation="rate"),
+    metric("mood_custom", "ai_sentiment", "categorical", ai_labels=["happy", "neutral", "frustrated"]),
+    metric(
+        "topic",
+        "ai_classify",
+        "categorical",
+        ai_labels=[label.model_dump() if isinstance(label, ClassLabel) else label for label in LABELS],
+    ),
+    metric(
+        "topics",
+        "ai_classify",
+        "list",
+        ai_labels=[label.model_dump() if isinstance(label, ClassLabel) else label for label in LABELS],
+    ),
+    metric(
+        "refund",
+        "ai_extract",
+        "numerical",
+        aggregation="sum",
+        ai_labels=[{"name": "refund", "type": "amount", "description": "refund amount"}],
+    ),
+    metric(
+        "refund_small", "ai_extract", "numerical", ai_labels=[{"name": "refund", "type": "amount"}], valid_range_max=100
+    ),
+    metric(
+        "account",
+        "ai_extract",
+        "text",
+        ai_labels=[
+            {"name": "account", "type": "id", "description": "account number"},
+            {"name": "deadline", "type": "date", "description": "when the refund is due"},
+        ],
+    ),
+    metric(
+        "account_list",
+        "ai_extract",
+        "list",
+        ai_labels=[{"name": "account", "type": "id"}, {"name": "refund", "type": "amount"}],
+    ),
+    metric("email", "ai_extract", "text", ai_labels=[{"name": "email", "type": "email"}]),
+    metric("custom_query", "ai_query", "numerical", model_tier="fast", ai_query_prompt="Rate {{ transcript }}"),
+    metric("bad_labels", "ai_sentiment", "categorical", ai_labels=["red", "green"]),
+]
+
+
+def run(conv: Conversation, metrics: list[MetricDefinition]) -> dict[str, Evaluation]:
+    evaluations = asyncio.run(LocalEvaluator().evaluate(conv, metrics))
+    assert [e.metric_key for e in evaluations] == [m.key for m in metrics]
+    return {e.metric_key: e for e in evaluations}
+
+
+def test_evaluator_end_to_end() -> None:
+    got = run(ANGRY, METRICS)
+    assert got["mood"].status == "ok" and got["mood"].value_text == "negative"
+    assert got["mood"].model == SENTIMENT_MODEL and "compound" in (got["mood"].rationale or "")
+    assert got["mood_score"].value_num is not None and -1 <= got["mood_score"].value_num < -0.35
+    assert got["is_negative"].value_bool is True
+    assert got["mood_custom"].value_text == "frustrated"
+    assert got["topic"].value_text == "billing_question" and got["topic"].model == CLASSIFY_MODEL
+    assert got["topics"].value_list == ["billing_question"]
+    assert got["refund"].value_num == 120.5 and got["refund"].model == EXTRACT_MODEL
+    assert got["refund_small"].status == "out_of_range" and got["refund_small"].value_num == 120.5
+    assert json.loads(got["account"].value_text or "") == {"account": "AC-99812", "deadline": "2024-03-15"}
+    assert got["account_list"].value_list == ["account: AC-99812", "refund: 120.5"]
+    assert got["email"].status == "not_applicable" and got["email"].value_text is None
+    assert got["custom_query"].status == "error" and "language model" in (got["custom_query"].error or "")
+    assert got["bad_labels"].status == "error" and "cannot be matched" in (got["bad_labels"].error or "")
+    contents = [t.content for t in ANGRY.transcript]
+    for key, e in got.items():
+        assert e.input_tokens == e.output_tokens == 0 and e.cost_usd == 0.0
+        if e.status in ("ok", "out_of_range"):
+            assert e.rationale, key
+            assert e.evidence, key
+            assert all(any(quote in c for c in contents) for quote in e.evidence), (key, e.evidence)
+
+
+def test_evaluator_classify_not_applicable_and_sentiment_without_customer() -> None:
+    conv = conversation(("assistant", "Good morning!"), ("user", "what's the weather in Paris"))
+    got = run(conv, [metric("topic", "ai_classify", "categorical", ai_labels=["billing", "cancellation"])])
+    assert got["topic"].status == "not_applicable" and got["topic"].value_text is None
+    only_agent = conversation(("assistant", "Hello? Is anyone there?"))
+    got = run(only_agent, [metric("mood", "ai_sentiment", "categorical")])
+    assert got["mood"].status == "not_applicable"
+
+
+def test_evaluator_sentiment_on_a_happy_call() -> None:
+    conv = conversation(
+        ("assistant", "Your seat is changed."),
+        ("user", "Great, thank you so much!"),
+        ("user", "That was really helpful."),
+    )
+    got = run(
+        conv,
+        [
+            metric("mood", "ai_sentiment", "categorical"),
+            metric("is_negative", "ai_sentiment", "boolean", aggregation="rate"),
+            metric("moods", "ai_sentiment", "list"),
+        ],
+    )
+    assert got["mood"].value_text == "positive"
+    assert got["is_negative"].value_bool is False
+    assert got["moods"].value_list == ["positive"]
+    assert got["mood"].evidence[0] in ("Great, thank you so much!", "That was really helpful.")
+
+
+def test_evaluator_is_deterministic() -> None:
+    def strip(evaluations: list[Evaluation]) -> list[Evaluation]:
+        return [dataclasses.replace(e, latency_ms=0.0) for e in evaluations]
+
+    first = asyncio.run(LocalEvaluator().evaluate(ANGRY, METRICS))
+    second = asyncio.run(LocalEvaluator().evaluate(ANGRY, METRICS))
+    assert strip(first) == strip(second)
+
+
+# --- shipped MultiDoGO sample --------------------------------------------------------------------------------
+
+
+def test_classifies_the_shipped_multidogo_sample() -> None:
+    """Every third of the 60 shipped conversations (all 6 domains): 15/20 right when measured; floor 12/20."""
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    chosen = [r for r in rows if r["labels"]["primary_intent"]][::3][:20]
+    assert len(chosen) == 20 and len({r["domain"] for r in chosen}) == 6
+    right = 0
+    for r in chosen:
+        labels = multidogo_labels(r["domain"], sorted(MULTIDOGO_INTENTS[r["domain"]]))
+        right += classify(customer_text(r), labels)[0] == r["labels"]["primary_intent"]
+    assert right / len(chosen) >= 0.6
+
+
+# --- the benchmark's own pieces ----------------------------------------------------------------------------------
+
+
+def test_bench_rating_mapping_and_macro_f1() -> None:
+    from bench.free_tier import macro_f1, rating_sentiment
+
+    assert [rating_sentiment(r) for r in ([1, 2, 2], [2, 3], [3, 3, 4], [3, 4], [5, 4])] == [
+        "negative",
+        "neutral",  # 2.5 rounds half up to 3
+        "neutral",
+        "positive",  # 3.5 rounds half up to 4
+        "positive",
+    ]
+    assert macro_f1(["a", "a", "b"], ["a", "a", "b"]) == 1.0
+    assert macro_f1(["a", "b"], ["a", "a"], ["a", "b"]) == pytest.approx((2 / 3 + 0) / 2, abs=1e-4)
+
+
+def test_bench_skips_without_the_shared_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.free_tier as bench
+
+    monkeypatch.setattr(bench, "DATASETS", tmp_path / "absent")
+    assert set(bench.run(quick=True)) == {"skipped"}
+    monkeypatch.setattr(bench, "DATASETS", tmp_path)
+    result = bench.run(quick=True)
+    assert "skipped" in result["multidogo_primary_intent"] and "skipped" in result["uss_dialogue_sentiment"]
