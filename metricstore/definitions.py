@@ -375,9 +375,14 @@ class MetricCatalog:
 def _read_yaml(path: Path, errors: list[DefinitionError], rel: str) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        errors.append(DefinitionError(rel, "-", "-", f"not valid YAML: {str(exc).splitlines()[0]}"))
-        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        errors.append(DefinitionError(rel, "-", "-", f"not valid YAML{where}: {problem}"))
+    except UnicodeDecodeError as exc:
+        errors.append(DefinitionError(rel, "-", "-", f"not UTF-8 text: {exc.reason}"))
+    return None
 
 
 def _definitions_in(raw: Any, rel: str, errors: list[DefinitionError]) -> Iterable[tuple[str, Any]]:

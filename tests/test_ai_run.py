@@ -329,3 +329,19 @@ def test_on_demand_evaluation_is_not_persisted_and_errors_are_clear(
     with pytest.raises(OnDemandError) as no_key:
         evaluate_on_demand(conn, catalog, "satisfaction", "c2026-11-20T120", client_factory=lambda: None)
     assert no_key.value.kind == "no_api_key"
+
+
+def test_a_range_estimate_matches_what_the_range_run_evaluates(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path, fake: FakeClaude
+) -> None:
+    catalog = catalog_with(tmp_path, SATISFACTION)
+    conversations(landing, 4, hour_text="2026-11-20T10")
+    conversations(landing, 3, hour_text="2026-11-20T11")
+    window = TimeWindow(hour("2026-11-20 10:00"), hour("2026-11-20 12:00"))
+    prepare(conn, landing, catalog, window)
+    settings = AiSettings(cap_per_metric=3)
+    estimates, calls = estimate_window(conn, catalog, window, settings=settings)
+    result = evaluate_window(conn, catalog, window, settings=settings, client_factory=client_for(fake))
+    # hour 10: the 3 most recent of 4; hour 11: 3 of the 4 still pending (3 new + 1 left over)
+    assert (estimates[0].evaluations, calls) == (6, 6)
+    assert (result.evaluated, result.calls) == (6, 6)

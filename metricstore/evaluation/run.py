@@ -57,8 +57,9 @@ class AiRunResult:
     failures: int = 0
     not_applicable: int = 0
     out_of_range: int = 0
-    skipped_no_key: int = 0
-    skipped_budget: int = 0
+    # a skipped pair stays pending, so each later hour of a range run meets it again: count pairs once
+    skipped_no_key_pairs: set[tuple[str, str, str]] = field(default_factory=set)
+    skipped_budget_pairs: set[tuple[str, str, str]] = field(default_factory=set)
     calls: int = 0
     input_tokens: int = 0
     cache_creation_input_tokens: int = 0
@@ -68,7 +69,16 @@ class AiRunResult:
     latencies_ms: list[float] = field(default_factory=list)
     cost_by_metric: dict[str, float] = field(default_factory=dict)
     skipped_metrics: set[str] = field(default_factory=set)
+    evaluated_pairs: set[tuple[str, str, str]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def skipped_no_key(self) -> int:
+        return len(self.skipped_no_key_pairs)
+
+    @property
+    def skipped_budget(self) -> int:
+        return len(self.skipped_budget_pairs - self.evaluated_pairs)
 
     @property
     def error_rate(self) -> float:
@@ -211,9 +221,14 @@ async def _evaluate_window(
 
 
 def pending_work(
-    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, hour_end: datetime, settings: AiSettings
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    hour_end: datetime,
+    settings: AiSettings,
+    assumed_done: set[tuple[str, str, str]] | None = None,
 ) -> list[_Work]:
-    """The hour's pending pairs, grouped into one unit of work per conversation and tier."""
+    """The hour's pending pairs, grouped into one unit of work per conversation and tier. ``assumed_done``
+    (workspace, metric, conversation) pairs count as evaluated: an estimate's earlier hours."""
     workspaces = set(catalog.workspaces) | {
         r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM raw.events").fetchall()
     }
@@ -221,6 +236,16 @@ def pending_work(
     if specs.height == 0:
         return []
     register_frame(conn, "ai_specs", specs)
+    done = sorted(assumed_done or set())
+    register_frame(
+        conn,
+        "ai_assumed_done",
+        pl.DataFrame(
+            done,
+            schema={"workspace_id": pl.String, "metric_key": pl.String, "conversation_id": pl.String},
+            orient="row",
+        ),
+    )
     params = {"lookback_start": hour_end - settings.lookback, "window_end": hour_end, "cap": settings.cap_per_metric}
     run_script(conn, "ai/pending_pairs.sql", params)
     pending = conn.execute(
@@ -267,17 +292,19 @@ def estimate_window(
     free), and the number of model calls; nothing is called or stored."""
     from metricstore.evaluation.prompts import build_request
 
-    prepare(conn)
     settings = settings or AiSettings()
     tiers = model_tiers()
     estimates: dict[str, MetricEstimate] = {}
     calls = 0
+    counted: set[tuple[str, str, str]] = set()  # a run stores each hour's answers: later hours skip them
     for hour in window.hours():
-        work = pending_work(conn, catalog, hour + HOUR, settings)
+        work = pending_work(conn, catalog, hour + HOUR, settings, assumed_done=counted)
         cached = _cached_answers(conn, work, tiers)
         for item in work:
             model = _model_for(item.tier, tiers)
             content = content_hash(item.conversation.call)
+            c = item.conversation
+            counted |= {(c.workspace_id, m.key, c.conversation_id) for m in item.metrics}
             todo = [m for m in item.metrics if cache_key(content, m, model) not in cached]
             chosen = [m for m in item.metrics if metric_keys is None or m.key in metric_keys]
             for m in chosen:
@@ -398,17 +425,19 @@ def _store(
         conversation = item.conversation
         content = content_hash(conversation.call)
         for metric, evaluation in zip(item.metrics, answers, strict=True):
+            pair = (conversation.workspace_id, metric.key, conversation.conversation_id)
             if evaluation.status == "skipped":
                 if evaluation.error and "budget" in evaluation.error:
-                    result.skipped_budget += 1
+                    result.skipped_budget_pairs.add(pair)
                 else:
-                    result.skipped_no_key += 1
+                    result.skipped_no_key_pairs.add(pair)
                 continue
             if evaluation.status == "error":
                 result.failures += 1
                 result.errors.append(f"{metric.key} / {conversation.conversation_id}: {evaluation.error}")
                 continue
             result.evaluated += 1
+            result.evaluated_pairs.add(pair)
             result.cache_hits += evaluation.cached
             result.not_applicable += evaluation.status == "not_applicable"
             result.out_of_range += evaluation.status == "out_of_range"

@@ -33,6 +33,11 @@ candidates AS (
             AND v.entity_type = 'conversation' AND v.entity_id = c.conversation_id
             AND v.definition_version = s.definition_version
       )
+      AND NOT EXISTS (  -- pairs an estimate already counted for an earlier hour (empty in real runs)
+          SELECT 1 FROM ai_assumed_done d
+          WHERE d.workspace_id = c.workspace_id AND d.metric_key = s.metric_key
+            AND d.conversation_id = c.conversation_id
+      )
       AND NOT EXISTS (
           SELECT 1 FROM ops.llm_batch_requests b
           WHERE NOT b.collected AND b.workspace_id = c.workspace_id AND b.conversation_id = c.conversation_id
