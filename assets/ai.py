@@ -27,6 +27,7 @@ class AiRunConfig(Config):
     concurrency: int = 16
     cap_per_metric: int = 500
     redact: bool = True
+    batch: bool = False
     max_error_rate: float = 0.1
 
 
@@ -61,6 +62,7 @@ def ai_metric_values(
         concurrency=config.concurrency,
         max_cost_usd=config.max_cost_usd,
         redact=config.redact,
+        batch=config.batch,
     )
     with metricstore.connect() as conn:
         result = evaluate_window(conn, catalog, window, settings=settings, run_id=context.run_id)
@@ -88,6 +90,9 @@ def ai_metric_values(
             "skipped_no_key": result.skipped_no_key,
             "skipped_budget": result.skipped_budget,
             "calls": result.calls,
+            "batches_submitted": len(result.batches_submitted),
+            "batches_collected": len(result.batches_collected),
+            "pairs_in_batches": len(result.batched_pairs),
             "input_tokens": result.input_tokens,
             "cache_creation_input_tokens": result.cache_creation_input_tokens,
             "cache_read_input_tokens": result.cache_read_input_tokens,

@@ -26,7 +26,12 @@ def main() -> None:
 @click.option("--to", "last", metavar="YYYY-MM-DD-HH:00", help="Last hour of a backfill (inclusive).")
 @click.option("--budget", type=float, help="Stop model spending at this many US dollars for the run.")
 @click.option("--dry-run", is_flag=True, help="Print the model calls, tokens and dollars the run would spend.")
-def run(partition: str | None, first: str | None, last: str | None, budget: float | None, dry_run: bool) -> None:
+@click.option(
+    "--batch", is_flag=True, help="Send Claude-tier evaluations as Message Batches (half price, collected later)."
+)
+def run(
+    partition: str | None, first: str | None, last: str | None, budget: float | None, dry_run: bool, batch: bool
+) -> None:
     """Run the hourly_metrics job through the Dagster instance (the runs show in `make ui`)."""
     if partition and (first or last):
         raise click.UsageError("give either --partition or --from/--to, not both")
@@ -36,7 +41,7 @@ def run(partition: str | None, first: str | None, last: str | None, budget: floa
     if dry_run:
         _print_estimate(start, end or start, None)
         return
-    _run_and_report(start, end, budget)
+    _run_and_report(start, end, budget, batch)
 
 
 @main.command()
@@ -60,11 +65,11 @@ def demo(hours: int) -> None:
     _run_and_report(partition_key_for(manifest.start), partition_key_for(manifest.end - HOUR))
 
 
-def _run_and_report(first: str, last: str | None, budget: float | None = None) -> None:
+def _run_and_report(first: str, last: str | None, budget: float | None = None, batch: bool = False) -> None:
     from orchestration.runner import hours_between, run_hourly_job
 
     try:
-        summary = run_hourly_job(first, last, max_cost_usd=budget)
+        summary = run_hourly_job(first, last, max_cost_usd=budget, batch=batch)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     settings = Settings.from_env()
@@ -83,7 +88,7 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None) -
         f"values written {values.get('values_written', 0):,} (out of range {values.get('values_out_of_range', 0):,})",
         f"  AI evaluations     {ai.get('evaluated', 0):>10,}   cache hits {ai.get('cache_hits', 0):,}, "
         f"failed {ai.get('failures', 0):,}, skipped without API key {ai.get('skipped_no_key', 0):,}, "
-        f"over budget {ai.get('skipped_budget', 0):,}",
+        f"over budget {ai.get('skipped_budget', 0):,}, in batches {ai.get('pairs_in_batches', 0):,}",
         f"  aggregate rows     {aggregates.get('aggregate_rows_written', 0):>10,}",
         f"  failures           {events.get('quarantined_lines', 0):>10,}   quarantined lines (ops.quarantine); "
         f"failed checks: {', '.join(summary.failed_checks) or 'none'}",

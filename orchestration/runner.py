@@ -69,7 +69,9 @@ def last_partition_key() -> str:
     return key
 
 
-def run_hourly_job(first: str, last: str | None = None, *, max_cost_usd: float | None = None) -> RunSummary:
+def run_hourly_job(
+    first: str, last: str | None = None, *, max_cost_usd: float | None = None, batch: bool = False
+) -> RunSummary:
     """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``."""
     from orchestration.definitions import defs
 
@@ -95,7 +97,7 @@ def run_hourly_job(first: str, last: str | None = None, *, max_cost_usd: float |
             # The step logs stay in the run's event log (make ui); the terminal gets warnings and the summary.
             run_config={
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                "ops": {"metrics__ai_metric_values": {"config": {"max_cost_usd": max_cost_usd}}},
+                "ops": {"metrics__ai_metric_values": {"config": {"max_cost_usd": max_cost_usd, "batch": batch}}},
             },
             partition_key=first if single else None,
             tags={} if single else {RANGE_START_TAG: first, RANGE_END_TAG: last},

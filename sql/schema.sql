@@ -206,7 +206,7 @@ CREATE TABLE IF NOT EXISTS ops.llm_batch_requests (
     custom_id       VARCHAR NOT NULL,
     workspace_id    VARCHAR NOT NULL,
     conversation_id VARCHAR NOT NULL,
-    event_id        VARCHAR NOT NULL,
     metric_keys     VARCHAR[] NOT NULL,
+    definition_versions VARCHAR[] NOT NULL,
     collected       BOOLEAN NOT NULL
 );

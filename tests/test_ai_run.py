@@ -345,3 +345,29 @@ def test_a_range_estimate_matches_what_the_range_run_evaluates(
     # hour 10: the 3 most recent of 4; hour 11: 3 of the 4 still pending (3 new + 1 left over)
     assert (estimates[0].evaluations, calls) == (6, 6)
     assert (result.evaluated, result.calls) == (6, 6)
+
+
+def test_batch_mode_submits_then_a_later_run_collects_at_half_price(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
+) -> None:
+    catalog = catalog_with(tmp_path, SATISFACTION, MOOD)
+    conversations(landing, 3)
+    prepare(conn, landing, catalog, H12)
+    with FakeClaude(batch_polls_until_ended=2) as server:
+        first = evaluate_window(conn, catalog, H12, settings=AiSettings(batch=True), client_factory=client_for(server))
+        assert (len(first.batches_submitted), first.calls, len(first.batched_pairs)) == (1, 0, 3)
+        assert [r[1] for r in values(conn, "mood")] == ["ok"] * 3  # the free tier runs at once
+        assert values(conn, "satisfaction") == []
+        # the batch is still processing: nothing collected, nothing submitted twice
+        second = evaluate_window(conn, catalog, H12, settings=AiSettings(batch=True), client_factory=client_for(server))
+        assert (second.batches_collected, second.batches_submitted, second.pairs_pending) == ([], [], 0)
+        third = evaluate_window(conn, catalog, H12, client_factory=client_for(server))
+        assert (third.batches_collected, third.evaluated, third.calls) == (first.batches_submitted, 3, 3)
+        assert server.message_requests == []  # never a real-time call
+    rows = conn.execute(
+        "SELECT mode, batch_id, input_tokens, output_tokens, cost_usd FROM ops.llm_calls ORDER BY conversation_id"
+    ).fetchall()
+    assert {r[0] for r in rows} == {"batch"} and {r[1] for r in rows} == set(first.batches_submitted)
+    for _, _, tokens_in, tokens_out, cost in rows:
+        assert cost == pytest.approx((tokens_in * 1.0 + tokens_out * 5.0) / 1e6 * 0.5)
+    assert len([r for r in values(conn, "satisfaction") if r[1] in ("ok", "out_of_range", "not_applicable")]) == 3

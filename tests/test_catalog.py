@@ -15,12 +15,12 @@ def test_docs_catalog_page_is_current(repo_catalog: MetricCatalog) -> None:
 
 
 def test_catalog_table_holds_every_definition(conn: duckdb.DuckDBPyConnection, repo_catalog: MetricCatalog) -> None:
-    assert write_catalog_table(conn, repo_catalog) == 45
+    assert write_catalog_table(conn, repo_catalog) == 50
     write_catalog_table(conn, repo_catalog)  # replaces, never appends
     rows = conn.execute(
         "SELECT builtin, workspace_id, count(*) FROM metrics.metric_catalog GROUP BY ALL ORDER BY ALL"
     ).fetchall()
-    assert rows == [(False, "ws_demo", 3), (True, None, 42)]
+    assert rows == [(False, "ws_demo", 8), (True, None, 42)]
     version, definition = conn.execute(
         "SELECT definition_version, definition ->> '$.extract_path' FROM metrics.metric_catalog "
         "WHERE metric_key = 'quality_score'"

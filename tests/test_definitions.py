@@ -873,7 +873,7 @@ def test_cli_validate_line_format(tmp_path: Path) -> None:
 def test_cli_validate_repo_definitions() -> None:
     result = CliRunner().invoke(main, ["defs", "validate", str(REPO_DEFS)])
     assert result.exit_code == 0, result.output
-    assert "42 built-in and 3 custom metric(s) are valid" in result.stdout
+    assert "42 built-in and 8 custom metric(s) are valid" in result.stdout
 
 
 def test_cli_validate_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -927,10 +927,22 @@ def test_repo_post_call_defaults(repo_catalog: MetricCatalog) -> None:
 def test_repo_demo_workspace(repo_catalog: MetricCatalog) -> None:
     assert repo_catalog.workspaces == ["ws_demo"]
     custom = {d.definition.key: d.definition for d in repo_catalog.custom["ws_demo"]}
-    assert set(custom) == {"voice_quality_score", "services_in_use", "escalations_per_agent"}
+    assert set(custom) == {
+        "voice_quality_score",
+        "services_in_use",
+        "escalations_per_agent",
+        "customer_mood",
+        "contact_reason",
+        "promised_callback_date",
+        "customer_satisfaction",
+        "technical_issues",
+    }
+    # the demo has an AI metric of every extraction mode
+    modes = {d.extraction_mode for d in custom.values()}
+    assert {"ai_sentiment", "ai_classify", "ai_extract", "ai_query", "static"} <= modes
     assert custom["escalations_per_agent"].ratio_of is not None
     assert repo_catalog.settings_for("ws_demo").default_metrics_enabled
-    assert len(repo_catalog.definitions_for("ws_demo")) == 45
+    assert len(repo_catalog.definitions_for("ws_demo")) == 50
 
 
 def raw_definitions(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -953,7 +965,7 @@ def test_every_repo_definition_is_valid_against_the_schema() -> None:
     assert metric_schema["additionalProperties"] is False
     properties = metric_schema["properties"]
     items = raw_definitions(REPO_DEFS)
-    assert len(items) == 45
+    assert len(items) == 50
     for path, raw in items:
         MetricDefinition.model_validate(raw)
         assert set(raw) <= set(properties), (path, raw["key"])

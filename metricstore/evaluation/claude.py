@@ -60,6 +60,7 @@ class CallRecord:
     attempts: int = 0
     outcome: str = "ok"  # ok | retried_answer | error | budget_exhausted
     error: str | None = None
+    batch_id: str | None = None
 
 
 @dataclass
@@ -83,57 +84,18 @@ class ClaudeEvaluator:
     calls: list[CallRecord] = field(default_factory=list)
 
     async def evaluate(self, conversation: Conversation, metrics: list[MetricDefinition]) -> list[Evaluation]:
-        transcript = conversation.transcript_text()
-        seen = redact(transcript) if self.settings.redact else transcript
         results: dict[str, Evaluation] = {}
         pending = list(metrics)
         for round_number in (1, 2):  # a second round asks again for the metrics whose answers did not fit
             if not pending:
                 break
             answers, record = await self._call(conversation, pending, retry_of_answer=round_number == 2)
-            share = len(pending)
-            for metric in pending:
-                if record.outcome in ("error", "budget_exhausted"):
-                    continue
-                try:
-                    evaluation = evaluation_from_answer(
-                        metric, conversation.conversation_id, (answers or {}).get(metric.key), seen
-                    )
-                except AnswerInvalid as exc:
-                    results[metric.key] = self._error(metric, conversation, f"answer did not fit: {exc}", record)
-                    continue
-                self._account(evaluation, record, share)
-                results[metric.key] = evaluation
+            for evaluation in evaluations_from_answers(conversation, pending, answers, record, self.settings.redact):
+                results[evaluation.metric_key] = evaluation
             if record.outcome in ("error", "budget_exhausted"):
-                for metric in pending:
-                    results[metric.key] = self._error(metric, conversation, record.error or record.outcome, record)
                 break
             pending = [m for m in pending if results[m.key].status == "error"]
         return [results[m.key] for m in metrics]
-
-    def _error(
-        self, metric: MetricDefinition, conversation: Conversation, message: str, record: CallRecord
-    ) -> Evaluation:
-        status: Status = "skipped" if record.outcome == "budget_exhausted" else "error"
-        return Evaluation(
-            metric.key,
-            metric.definition_version,
-            conversation.conversation_id,
-            status,
-            model=record.model,
-            error=message,
-            attempts=record.attempts,
-        )
-
-    def _account(self, evaluation: Evaluation, record: CallRecord, share: int) -> None:
-        evaluation.model = record.model
-        evaluation.input_tokens = record.input_tokens // share
-        evaluation.cache_creation_input_tokens = record.cache_creation_input_tokens // share
-        evaluation.cache_read_input_tokens = record.cache_read_input_tokens // share
-        evaluation.output_tokens = record.output_tokens // share
-        evaluation.cost_usd = record.cost_usd / share
-        evaluation.latency_ms = record.latency_ms
-        evaluation.attempts = record.attempts
 
     async def _call(
         self, conversation: Conversation, metrics: list[MetricDefinition], *, retry_of_answer: bool
@@ -152,8 +114,8 @@ class ClaudeEvaluator:
             message = await self._send(params, record)
             if message is None:
                 break
-            self._bill(record, message.usage)
-            answer, problem = _read_answer(message)
+            self.budget.spent_usd += bill(record, message.usage, self.price)
+            answer, problem = read_answer(message)
             if answer is not None:
                 record.outcome = "retried_answer" if attempt == 2 or retry_of_answer else "ok"
                 break
@@ -194,19 +156,73 @@ class ClaudeEvaluator:
         backoff = self.settings.backoff_seconds * 2 ** (attempt - 1)
         return min(self.settings.max_backoff_seconds, backoff * (0.5 + random.random() / 2))
 
-    def _bill(self, record: CallRecord, usage: Any) -> None:
-        created = getattr(usage, "cache_creation_input_tokens", None) or 0
-        read = getattr(usage, "cache_read_input_tokens", None) or 0
-        record.input_tokens += usage.input_tokens
-        record.output_tokens += usage.output_tokens
-        record.cache_creation_input_tokens += created
-        record.cache_read_input_tokens += read
-        cost = self.price.cost(usage.input_tokens, usage.output_tokens, created, read)
-        record.cost_usd += cost
-        self.budget.spent_usd += cost
+
+def evaluations_from_answers(
+    conversation: Conversation,
+    metrics: list[MetricDefinition],
+    answers: dict[str, Any] | None,
+    record: CallRecord,
+    redacted: bool,
+) -> list[Evaluation]:
+    """Each metric's evaluation from one call's answer object; a call that failed fails all its metrics."""
+    if answers is None or record.outcome in ("error", "budget_exhausted"):
+        return [error_evaluation(m, conversation, record.error or record.outcome, record) for m in metrics]
+    transcript = conversation.transcript_text()
+    seen = redact(transcript) if redacted else transcript  # what the model was shown
+    evaluations = []
+    for metric in metrics:
+        try:
+            evaluation = evaluation_from_answer(metric, conversation.conversation_id, answers.get(metric.key), seen)
+        except AnswerInvalid as exc:
+            evaluations.append(error_evaluation(metric, conversation, f"answer did not fit: {exc}", record))
+            continue
+        account(evaluation, record, len(metrics))
+        evaluations.append(evaluation)
+    return evaluations
 
 
-def _read_answer(message: Any) -> tuple[dict[str, Any] | None, str | None]:
+def error_evaluation(
+    metric: MetricDefinition, conversation: Conversation, message: str, record: CallRecord
+) -> Evaluation:
+    """A metric the call could not answer: an error (or skipped, when the budget stopped it), never a value."""
+    status: Status = "skipped" if record.outcome == "budget_exhausted" else "error"
+    return Evaluation(
+        metric.key,
+        metric.definition_version,
+        conversation.conversation_id,
+        status,
+        model=record.model,
+        error=message,
+        attempts=record.attempts,
+    )
+
+
+def account(evaluation: Evaluation, record: CallRecord, share: int) -> None:
+    """Give an evaluation its share of the call's tokens and cost (a call answers ``share`` metrics)."""
+    evaluation.model = record.model
+    evaluation.input_tokens = record.input_tokens // share
+    evaluation.cache_creation_input_tokens = record.cache_creation_input_tokens // share
+    evaluation.cache_read_input_tokens = record.cache_read_input_tokens // share
+    evaluation.output_tokens = record.output_tokens // share
+    evaluation.cost_usd = record.cost_usd / share
+    evaluation.latency_ms = record.latency_ms
+    evaluation.attempts = record.attempts
+
+
+def bill(record: CallRecord, usage: Any, price: ModelPrice, *, batch: bool = False) -> float:
+    """Add a response's usage to the record; returns its cost (at the batch discount for batch results)."""
+    created = getattr(usage, "cache_creation_input_tokens", None) or 0
+    read = getattr(usage, "cache_read_input_tokens", None) or 0
+    record.input_tokens += usage.input_tokens
+    record.output_tokens += usage.output_tokens
+    record.cache_creation_input_tokens += created
+    record.cache_read_input_tokens += read
+    cost = price.cost(usage.input_tokens, usage.output_tokens, created, read, batch=batch)
+    record.cost_usd += cost
+    return cost
+
+
+def read_answer(message: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The JSON object of a message, or why there is none."""
     if message.stop_reason == "refusal":
         return None, "the model refused to answer"

@@ -25,9 +25,18 @@ import polars as pl
 
 from metricstore.definitions import MetricCatalog, MetricDefinition
 from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Turn
-from metricstore.evaluation.claude import Budget, CallRecord, ClaudeEvaluator, ClaudeSettings
+from metricstore.evaluation.claude import (
+    Budget,
+    CallRecord,
+    ClaudeEvaluator,
+    ClaudeSettings,
+    bill,
+    evaluations_from_answers,
+    read_answer,
+)
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import CLAUDE_TIERS, ModelPrice, model_tiers
+from metricstore.evaluation.prompts import build_request
 from metricstore.warehouse import prepare, register_frame, run_script
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
@@ -44,6 +53,7 @@ class AiSettings:
     concurrency: int = 16
     max_cost_usd: float | None = None
     redact: bool = True
+    batch: bool = False  # Claude tiers through the Message Batches API (backfills): collected by later runs
     claude: ClaudeSettings = field(default_factory=ClaudeSettings)
 
 
@@ -69,6 +79,9 @@ class AiRunResult:
     latencies_ms: list[float] = field(default_factory=list)
     cost_by_metric: dict[str, float] = field(default_factory=dict)
     skipped_metrics: set[str] = field(default_factory=set)
+    batched_pairs: set[tuple[str, str, str]] = field(default_factory=set)
+    batches_submitted: list[str] = field(default_factory=list)
+    batches_collected: list[str] = field(default_factory=list)
     evaluated_pairs: set[tuple[str, str, str]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
 
@@ -206,14 +219,19 @@ async def _evaluate_window(
     tiers = model_tiers()
     budget = Budget(settings.max_cost_usd)
     client = client_factory()  # inside the event loop that uses it
+    batch: list[tuple[_Work, list[MetricDefinition]]] | None = [] if settings.batch and client else None
     try:
+        if client is not None:
+            await _collect_batches(conn, client, catalog, tiers, settings, result, run_id)
         for hour in window.hours():
-            work = pending_work(conn, catalog, hour + HOUR, settings)
+            work = pending_work(conn, catalog, hour + HOUR, settings, assumed_done=result.batched_pairs)
             if not work:
                 continue
             result.pairs_pending += sum(len(item.metrics) for item in work)
-            evaluations, calls = await _fan_out(conn, work, settings, client, tiers, budget, result)
+            evaluations, calls = await _fan_out(conn, work, settings, client, tiers, budget, result, batch)
             _store(conn, evaluations, calls, tiers, result, run_id)
+        if batch and client is not None:
+            await _submit_batches(conn, client, batch, tiers, settings, result, run_id)
     finally:
         if client is not None:
             await client.close()
@@ -290,8 +308,6 @@ def estimate_window(
 ) -> tuple[list[MetricEstimate], int]:
     """Per metric, the evaluations, tokens and dollars a run over ``window`` would spend now (cache hits
     free), and the number of model calls; nothing is called or stored."""
-    from metricstore.evaluation.prompts import build_request
-
     settings = settings or AiSettings()
     tiers = model_tiers()
     estimates: dict[str, MetricEstimate] = {}
@@ -333,7 +349,9 @@ async def _fan_out(
     tiers: dict[str, ModelPrice],
     budget: Budget,
     result: AiRunResult,
+    batch: list[tuple[_Work, list[MetricDefinition]]] | None = None,
 ) -> tuple[list[tuple[_Work, list[Evaluation]]], list[tuple[str, CallRecord]]]:
+    """Answer every unit of work: cache first, then the free tier or Claude (or, in batch mode, a batch)."""
     semaphore = asyncio.Semaphore(settings.concurrency)  # one bound across the whole fan-out
     local = LocalEvaluator()
     claude = {
@@ -363,7 +381,13 @@ async def _fan_out(
                 )
         elif todo:
             evaluator: Evaluator | None = local if item.tier == "free" else claude.get(item.tier)
-            if evaluator is None:
+            if batch is not None and item.tier in CLAUDE_TIERS:
+                batch.append((item, todo))
+                for m in todo:
+                    answers[m.key] = Evaluation(
+                        m.key, m.definition_version, item.conversation.conversation_id, "skipped", error="batched"
+                    )
+            elif evaluator is None:
                 for m in todo:
                     answers[m.key] = Evaluation(
                         m.key,
@@ -427,7 +451,9 @@ def _store(
         for metric, evaluation in zip(item.metrics, answers, strict=True):
             pair = (conversation.workspace_id, metric.key, conversation.conversation_id)
             if evaluation.status == "skipped":
-                if evaluation.error and "budget" in evaluation.error:
+                if evaluation.error == "batched":
+                    result.batched_pairs.add(pair)
+                elif evaluation.error and "budget" in evaluation.error:
                     result.skipped_budget_pairs.add(pair)
                 else:
                     result.skipped_no_key_pairs.add(pair)
@@ -474,8 +500,8 @@ def _store(
                 "metric_keys": record.metric_keys,
                 "model": record.model,
                 "model_tier": tier,
-                "mode": "realtime",
-                "batch_id": None,
+                "mode": "batch" if record.batch_id else "realtime",
+                "batch_id": record.batch_id,
                 "input_tokens": record.input_tokens,
                 "cache_creation_input_tokens": record.cache_creation_input_tokens,
                 "cache_read_input_tokens": record.cache_read_input_tokens,
@@ -602,3 +628,142 @@ def write_evaluations(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+async def _submit_batches(
+    conn: duckdb.DuckDBPyConnection,
+    client: anthropic.AsyncAnthropic,
+    batch: list[tuple[_Work, list[MetricDefinition]]],
+    tiers: dict[str, ModelPrice],
+    settings: AiSettings,
+    result: AiRunResult,
+    run_id: str | None,
+) -> None:
+    """Submit the run's Claude work as one Message Batch per tier and remember every request."""
+    now = utc_now()
+    for tier in CLAUDE_TIERS:
+        items = [(item, metrics) for item, metrics in batch if item.tier == tier]
+        if not items:
+            continue
+        price = tiers[tier]
+        requests = [
+            {
+                "custom_id": f"r{i}",
+                "params": build_request(
+                    item.conversation,
+                    metrics,
+                    model=price.model,
+                    max_tokens=settings.claude.max_tokens * max(1, len(metrics) // 4 + 1),
+                    redacted=settings.redact,
+                ),
+            }
+            for i, (item, metrics) in enumerate(items)
+        ]
+        submitted = await client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        result.batches_submitted.append(submitted.id)
+        conn.execute(
+            "INSERT INTO ops.llm_batches VALUES (?, ?, ?, ?, ?, 'in_progress', ?, NULL)",
+            [submitted.id, run_id, price.model, tier, len(requests), now],
+        )
+        rows = [
+            {
+                "batch_id": submitted.id,
+                "custom_id": f"r{i}",
+                "workspace_id": item.conversation.workspace_id,
+                "conversation_id": item.conversation.conversation_id,
+                "metric_keys": [m.key for m in metrics],
+                "definition_versions": [m.definition_version for m in metrics],
+                "collected": False,
+            }
+            for i, (item, metrics) in enumerate(items)
+        ]
+        register_frame(conn, "batch_rows", pl.DataFrame(rows, schema=_BATCH_REQUEST_SCHEMA))
+        conn.execute("INSERT INTO ops.llm_batch_requests BY NAME SELECT * FROM batch_rows")
+
+
+_BATCH_REQUEST_SCHEMA: dict[str, PolarsType] = {
+    "batch_id": pl.String,
+    "custom_id": pl.String,
+    "workspace_id": pl.String,
+    "conversation_id": pl.String,
+    "metric_keys": pl.List(pl.String),
+    "definition_versions": pl.List(pl.String),
+    "collected": pl.Boolean,
+}
+
+
+async def _collect_batches(
+    conn: duckdb.DuckDBPyConnection,
+    client: anthropic.AsyncAnthropic,
+    catalog: MetricCatalog,
+    tiers: dict[str, ModelPrice],
+    settings: AiSettings,
+    result: AiRunResult,
+    run_id: str | None,
+) -> None:
+    """Store the answers of every submitted batch that has ended, at the batch price; a request that failed,
+    or whose metric changed version meanwhile, becomes pending again."""
+    open_batches = conn.execute(
+        "SELECT batch_id, model_tier FROM ops.llm_batches WHERE status <> 'collected' ORDER BY submitted_at"
+    ).fetchall()
+    for batch_id, tier in open_batches:
+        status = await client.messages.batches.retrieve(batch_id)
+        if status.processing_status != "ended":
+            continue
+        requests = {
+            r["custom_id"]: r
+            for r in conn.execute("SELECT * FROM ops.llm_batch_requests WHERE batch_id = ?", [batch_id])
+            .pl()
+            .iter_rows(named=True)
+        }
+        evaluations: list[tuple[_Work, list[Evaluation]]] = []
+        calls: list[tuple[str, CallRecord]] = []
+        async for entry in await client.messages.batches.results(batch_id):
+            request = requests.get(entry.custom_id)
+            if request is None:
+                continue
+            item = _batch_work(conn, catalog, request, tier)
+            if item is None:
+                continue
+            record = CallRecord(
+                request["workspace_id"],
+                request["conversation_id"],
+                list(request["metric_keys"]),
+                tiers[tier].model,
+                batch_id=batch_id,
+                attempts=1,
+            )
+            answers = None
+            if entry.result.type == "succeeded":
+                bill(record, entry.result.message.usage, tiers[tier], batch=True)
+                answers, problem = read_answer(entry.result.message)
+                record.outcome, record.error = ("ok", None) if answers is not None else ("error", problem)
+            else:
+                record.outcome, record.error = "error", f"batch request {entry.result.type}"
+            calls.append((tier, record))
+            evaluations.append(
+                (item, evaluations_from_answers(item.conversation, item.metrics, answers, record, settings.redact))
+            )
+        _store(conn, evaluations, calls, tiers, result, run_id)
+        conn.execute(
+            "UPDATE ops.llm_batches SET status = 'collected', collected_at = ? WHERE batch_id = ?",
+            [utc_now(), batch_id],
+        )
+        conn.execute("UPDATE ops.llm_batch_requests SET collected = true WHERE batch_id = ?", [batch_id])
+        result.batches_collected.append(batch_id)
+
+
+def _batch_work(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, request: dict[str, Any], tier: str
+) -> _Work | None:
+    """The conversation and the still-current metrics of one batch request."""
+    conversation = load_conversation(conn, request["workspace_id"], request["conversation_id"])
+    if conversation is None:
+        return None
+    current = {d.definition.key: d.definition for d in catalog.definitions_for(request["workspace_id"])}
+    metrics = [
+        current[key]
+        for key, version in zip(request["metric_keys"], request["definition_versions"], strict=True)
+        if key in current and current[key].definition_version == version
+    ]
+    return _Work(conversation, tier, metrics) if metrics else None
