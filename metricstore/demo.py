@@ -39,24 +39,14 @@ from typing import Any, Final, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from metricstore.definitions import ENVELOPE_FIELDS
+
 DEMO_WORKSPACE = "ws_demo"
 MANIFEST_NAME: Final = "_demo.json"
 
 _T = TypeVar("_T")
 
-_ENVELOPE_COLUMNS: Final = (
-    "event_id",
-    "source",
-    "event_type",
-    "workspace_id",
-    "occurred_at",
-    "session_id",
-    "service_id",
-    "channel",
-    "direction",
-    "is_simulation",
-    "data",
-)
+_ENVELOPE_COLUMNS: Final = (*ENVELOPE_FIELDS, "data")
 _CONVERSATIONS_PER_HOUR: Final = 70.0
 # Relative traffic per UTC hour of day (normalized to a mean of 1 below): quiet nights, busy 08–20.
 _HOUR_SHAPE: Final = (

@@ -31,6 +31,7 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 from metricstore.definitions import ClassLabel, ExtractField, MetricDefinition
+from metricstore.evaluation.answers import apply_range
 from metricstore.evaluation.base import Conversation, Evaluation, Turn
 
 # --- thresholds (how they were chosen: bench/free_tier.py and its docstring) -------------------------------------
@@ -682,15 +683,6 @@ def _map_sentiment_labels(metric: MetricDefinition) -> dict[str, str]:
     return mapping
 
 
-def _in_range(metric: MetricDefinition, evaluation: Evaluation) -> None:
-    num = evaluation.value_num
-    if num is None or evaluation.status != "ok":
-        return
-    low, high = metric.valid_range_min, metric.valid_range_max
-    if (low is not None and num < low) or (high is not None and num > high):
-        evaluation.status = "out_of_range"
-
-
 class LocalEvaluator:
     """The ``free`` tier: answers ai_sentiment, ai_classify and ai_extract metrics locally (see the module doc).
 
@@ -722,7 +714,7 @@ class LocalEvaluator:
             if handler is None:
                 raise ValueError(f"extraction_mode '{mode}' is not an AI mode; the hourly job computes it")
             handler(conversation, metric, evaluation)
-            _in_range(metric, evaluation)
+            apply_range(metric, evaluation)
         except _NotApplicable as reason:
             evaluation = Evaluation(
                 metric.key,
