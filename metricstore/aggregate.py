@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from metricstore.definitions import MetricCatalog
-from metricstore.warehouse import prepare, register_frame, run_script, scalar
+from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
 from metricstore.windows import DAY, HOUR, TimeWindow, utc_now
 
 
@@ -57,6 +57,11 @@ def aggregate_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wi
     """Recompute the hourly aggregates of the window's hours and of hours marked stale, and the daily
     aggregates of every day they touch (one transaction)."""
     prepare(conn)
+    with unordered(conn):
+        return _aggregate(conn, catalog, window)
+
+
+def _aggregate(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: TimeWindow) -> AggregateResult:
     conn.execute("BEGIN TRANSACTION")
     try:
         stale = [r[0] for r in conn.execute("SELECT DISTINCT period_start FROM ops.stale_periods").fetchall()]

@@ -16,7 +16,7 @@ from metricstore.definitions import (
     MetricCatalog,
     MetricDefinition,
 )
-from metricstore.warehouse import prepare, register_frame, run_script, scalar
+from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
 from metricstore.windows import TimeWindow, utc_now
 
 STATIC_MODES = frozenset({"static", "sql_expr"})
@@ -130,6 +130,13 @@ def extract_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wind
     """Replace the window's static and sql_expr values in ``metrics.metric_values`` (one transaction)."""
     prepare(conn)
     params: dict[str, Any] = {"window_start": window.start, "window_end": window.end}
+    with unordered(conn):
+        return _extract(conn, catalog, window, params)
+
+
+def _extract(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: TimeWindow, params: dict[str, Any]
+) -> ExtractResult:
     conn.execute("BEGIN TRANSACTION")
     try:
         run_script(conn, "facts/window_entities.sql", params)

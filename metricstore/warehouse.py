@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -69,3 +71,14 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any
     """The single value a query returns (the result is read to the end, so the connection is free again)."""
     rows = conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()
     return rows[0][0] if rows else None
+
+
+@contextmanager
+def unordered(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB drop insertion order (faster parallel inserts and less memory) for statements whose results
+    are keyed, not ordered; ingestion keeps it, because a file's line numbers come from its row order."""
+    conn.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        conn.execute("RESET preserve_insertion_order")
