@@ -57,14 +57,16 @@ def test_redaction_of_phone_email_and_card_numbers() -> None:
     )
 
 
-def test_request_puts_the_conversation_once_in_a_cached_block_and_redacts_it() -> None:
+def test_request_puts_the_conversation_once_first_and_redacts_it() -> None:
     metrics = [
         metric(key="satisfaction", ai_query_prompt="Rate {{ transcript }} 1-10."),
         metric(key="callback", metric_type="boolean", ai_query_prompt="Callback asked?"),
     ]
     request = build_request(CONV, metrics, model="claude-haiku-4-5", max_tokens=512, redacted=True)
     context, questions = request["messages"][0]["content"]
-    assert context["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in context  # one call per conversation: nothing would read a cache back
+    cached = build_request(CONV, metrics, model="m", max_tokens=1, redacted=True, cache_conversation=True)
+    assert cached["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
     assert "[CARD]" in context["text"] and "[PHONE]" in context["text"] and "[EMAIL]" in context["text"]
     assert "4111" not in json.dumps(request) and "555 0123" not in json.dumps(request)
     # the transcript is sent once, however many prompts name it

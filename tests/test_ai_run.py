@@ -371,3 +371,20 @@ def test_batch_mode_submits_then_a_later_run_collects_at_half_price(
     for _, _, tokens_in, tokens_out, cost in rows:
         assert cost == pytest.approx((tokens_in * 1.0 + tokens_out * 5.0) / 1e6 * 0.5)
     assert len([r for r in values(conn, "satisfaction") if r[1] in ("ok", "out_of_range", "not_applicable")]) == 3
+
+
+def test_a_rate_limited_burst_is_retried_until_answered(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
+) -> None:
+    """429s do not use up the attempts: every call waits out retry-after (shared by all calls) and is answered."""
+    catalog = catalog_with(tmp_path, SATISFACTION)
+    conversations(landing, 12)
+    prepare(conn, landing, catalog, H12)
+    with FakeClaude(requests_per_second=20, burst=2) as server:
+        result = evaluate_window(
+            conn, catalog, H12, settings=AiSettings(concurrency=8), client_factory=client_for(server)
+        )
+        assert server.rate_limited_count > 0
+    assert (result.evaluated, result.failures) == (12, 0)
+    latencies = [r[0] for r in conn.execute("SELECT latency_ms FROM ops.llm_calls").fetchall()]
+    assert all(0 < ms < 5000 for ms in latencies)

@@ -66,10 +66,26 @@ class CallRecord:
 @dataclass
 class ClaudeSettings:
     max_tokens: int = 1024
-    max_attempts: int = 5
+    max_attempts: int = 5  # for 5xx, timeouts and connection errors
+    max_throttled_seconds: float = 300.0  # 429 and 529 are retried until this much time has passed
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
     redact: bool = True
+
+
+class Pacer:
+    """Shared by every call of a run: when the API says 429 or 529, everyone waits out the server's
+    retry-after, not only the call that was told, so a burst does not meet the limit again at once."""
+
+    def __init__(self) -> None:
+        self.resume_at = 0.0
+
+    def hold(self, seconds: float) -> None:
+        self.resume_at = max(self.resume_at, time.monotonic() + seconds)
+
+    async def wait(self) -> None:
+        while (delay := self.resume_at - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
 
 
 @dataclass
@@ -81,6 +97,7 @@ class ClaudeEvaluator:
     semaphore: asyncio.Semaphore
     budget: Budget = field(default_factory=Budget)
     settings: ClaudeSettings = field(default_factory=ClaudeSettings)
+    pacer: Pacer = field(default_factory=Pacer)
     calls: list[CallRecord] = field(default_factory=list)
 
     async def evaluate(self, conversation: Conversation, metrics: list[MetricDefinition]) -> list[Evaluation]:
@@ -108,7 +125,6 @@ class ClaudeEvaluator:
         params = build_request(
             conversation, metrics, model=self.price.model, max_tokens=max_tokens, redacted=self.settings.redact
         )
-        started = time.perf_counter()
         answer: dict[str, Any] | None = None
         for attempt in (1, 2):  # the whole answer once more if it is refused, truncated or not JSON
             message = await self._send(params, record)
@@ -121,39 +137,55 @@ class ClaudeEvaluator:
                 break
             record.outcome, record.error = "error", problem
             params = {**params, "max_tokens": params["max_tokens"] * 2}
-        record.latency_ms = (time.perf_counter() - started) * 1000
         return answer, record
 
     async def _send(self, params: dict[str, Any], record: CallRecord) -> Any:
-        """One request, retried on 429/529/5xx/timeouts; None (and the record says why) when it gives up."""
-        for attempt in range(1, self.settings.max_attempts + 1):
+        """One request, retried on 429/529 (until max_throttled_seconds), 5xx, timeouts and connection errors
+        (max_attempts); None, with the record saying why, when it gives up. Latency counts the HTTP calls
+        only, not the wait for a slot."""
+        failures = 0
+        give_up_at = time.monotonic() + self.settings.max_throttled_seconds
+        while True:
             try:
                 async with self.semaphore:
+                    await self.pacer.wait()
                     # checked once a slot is free, so calls already queued see what the others spent
                     if not self.budget.allows():
                         self.budget.refused_calls += 1
                         record.outcome, record.error = "budget_exhausted", "the run's budget is spent"
                         return None
                     record.attempts += 1
-                    return await self.client.messages.create(**params)
+                    sent = time.perf_counter()
+                    try:
+                        return await self.client.messages.create(**params)
+                    finally:
+                        record.latency_ms += (time.perf_counter() - sent) * 1000
             except RETRYABLE as exc:
-                if attempt == self.settings.max_attempts:
+                throttled = isinstance(exc, anthropic.RateLimitError | anthropic.OverloadedError)
+                failures += 0 if throttled else 1
+                out_of_time = time.monotonic() >= give_up_at
+                if failures >= self.settings.max_attempts or (throttled and out_of_time):
                     record.outcome, record.error = "error", f"{type(exc).__name__}: {exc}"
                     return None
-                await asyncio.sleep(self._delay(exc, attempt))
+                delay = self._delay(exc, record.attempts)
+                if throttled:
+                    self.pacer.hold(delay)
+                await asyncio.sleep(delay)
             except anthropic.APIStatusError as exc:  # 400, 401, 403, 404…: asking again will not help
                 record.outcome, record.error = "error", f"{type(exc).__name__} {exc.status_code}: {exc.message}"
                 return None
-        return None
 
     def _delay(self, exc: Exception, attempt: int) -> float:
+        """The server's retry-after when it gives one (plus up to 25 % jitter, so waiters do not return in
+        lockstep), else exponential backoff with jitter."""
         response = getattr(exc, "response", None)
         headers = response.headers if response is not None else {}
+        jitter = 1 + random.random() / 4
         if headers.get("retry-after-ms"):
-            return float(headers["retry-after-ms"]) / 1000
+            return float(headers["retry-after-ms"]) / 1000 * jitter
         if headers.get("retry-after", "").replace(".", "", 1).isdigit():
-            return float(headers["retry-after"])
-        backoff = self.settings.backoff_seconds * 2 ** (attempt - 1)
+            return float(headers["retry-after"]) * jitter
+        backoff = self.settings.backoff_seconds * 2 ** (min(attempt, 10) - 1)
         return min(self.settings.max_backoff_seconds, backoff * (0.5 + random.random() / 2))
 
 

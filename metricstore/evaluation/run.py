@@ -30,6 +30,7 @@ from metricstore.evaluation.claude import (
     CallRecord,
     ClaudeEvaluator,
     ClaudeSettings,
+    Pacer,
     bill,
     evaluations_from_answers,
     read_answer,
@@ -176,14 +177,25 @@ def conversation_from_row(row: dict[str, Any]) -> Conversation:
     )
 
 
+def load_conversations(
+    conn: duckdb.DuckDBPyConnection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Conversation]:
+    """Conversations by their latest snapshot in the warehouse, for (workspace, conversation id) keys."""
+    wanted = pl.DataFrame(
+        sorted(set(keys)), schema={"workspace_id": pl.String, "conversation_id": pl.String}, orient="row"
+    )
+    register_frame(conn, "wanted_conversations", wanted)
+    rows = conn.execute(
+        "SELECT e.* FROM raw.events e JOIN wanted_conversations w USING (workspace_id, conversation_id) "
+        "QUALIFY row_number() OVER (PARTITION BY e.workspace_id, e.conversation_id "
+        "ORDER BY e.occurred_at DESC, e.snapshot_version DESC NULLS LAST, e.event_id DESC) = 1"
+    ).pl()
+    return {(r["workspace_id"], r["conversation_id"]): conversation_from_row(r) for r in rows.iter_rows(named=True)}
+
+
 def load_conversation(conn: duckdb.DuckDBPyConnection, workspace_id: str, conversation_id: str) -> Conversation | None:
     """A conversation by its latest snapshot in the warehouse, or None."""
-    rows = conn.execute(
-        "SELECT * FROM raw.events WHERE workspace_id = ? AND conversation_id = ? "
-        "ORDER BY occurred_at DESC, snapshot_version DESC NULLS LAST, event_id DESC LIMIT 1",
-        [workspace_id, conversation_id],
-    ).pl()
-    return conversation_from_row(rows.row(0, named=True)) if rows.height else None
+    return load_conversations(conn, [(workspace_id, conversation_id)]).get((workspace_id, conversation_id))
 
 
 @dataclass
@@ -352,16 +364,24 @@ async def _fan_out(
     batch: list[tuple[_Work, list[MetricDefinition]]] | None = None,
 ) -> tuple[list[tuple[_Work, list[Evaluation]]], list[tuple[str, CallRecord]]]:
     """Answer every unit of work: cache first, then the free tier or Claude (or, in batch mode, a batch)."""
-    semaphore = asyncio.Semaphore(settings.concurrency)  # one bound across the whole fan-out
+    semaphore = asyncio.Semaphore(settings.concurrency)  # one bound on model calls across the whole fan-out
+    # Units of work are started only a little ahead of free call slots, so requests are built as they are sent
+    # rather than all at once before the first call.
+    gate = asyncio.Semaphore(2 * settings.concurrency)
+    pacer = Pacer()
     local = LocalEvaluator()
     claude = {
-        tier: ClaudeEvaluator(client, tiers[tier], semaphore, budget, settings.claude)
+        tier: ClaudeEvaluator(client, tiers[tier], semaphore, budget, settings.claude, pacer)
         for tier in CLAUDE_TIERS
         if client is not None
     }
     cached = _cached_answers(conn, work, tiers)
 
     async def one(item: _Work) -> tuple[_Work, list[Evaluation]]:
+        async with gate:
+            return await answer(item)
+
+    async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
         content = content_hash(item.conversation.call)
         model = _model_for(item.tier, tiers)
         hits = {
@@ -421,8 +441,9 @@ def _cached_answers(
         keys += [cache_key(content, m, model) for m in item.metrics]
     if not keys:
         return {}
+    register_frame(conn, "wanted_cache_keys", pl.DataFrame({"cache_key": keys}, schema={"cache_key": pl.String}))
     rows = conn.execute(
-        "SELECT cache_key, evaluation FROM ops.llm_cache WHERE cache_key IN (SELECT unnest(?::VARCHAR[]))", [keys]
+        "SELECT c.cache_key, c.evaluation FROM ops.llm_cache c JOIN wanted_cache_keys USING (cache_key)"
     ).fetchall()
     found = {}
     for key, payload in rows:
@@ -716,13 +737,14 @@ async def _collect_batches(
             .pl()
             .iter_rows(named=True)
         }
+        conversations = load_conversations(conn, [(r["workspace_id"], r["conversation_id"]) for r in requests.values()])
         evaluations: list[tuple[_Work, list[Evaluation]]] = []
         calls: list[tuple[str, CallRecord]] = []
         async for entry in await client.messages.batches.results(batch_id):
             request = requests.get(entry.custom_id)
             if request is None:
                 continue
-            item = _batch_work(conn, catalog, request, tier)
+            item = _batch_work(conversations, catalog, request, tier)
             if item is None:
                 continue
             record = CallRecord(
@@ -754,10 +776,10 @@ async def _collect_batches(
 
 
 def _batch_work(
-    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, request: dict[str, Any], tier: str
+    conversations: dict[tuple[str, str], Conversation], catalog: MetricCatalog, request: dict[str, Any], tier: str
 ) -> _Work | None:
     """The conversation and the still-current metrics of one batch request."""
-    conversation = load_conversation(conn, request["workspace_id"], request["conversation_id"])
+    conversation = conversations.get((request["workspace_id"], request["conversation_id"]))
     if conversation is None:
         return None
     current = {d.definition.key: d.definition for d in catalog.definitions_for(request["workspace_id"])}
