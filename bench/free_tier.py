@@ -533,5 +533,98 @@ def run(quick: bool = False) -> dict[str, Any]:
     return result
 
 
+def summary(result: dict[str, Any]) -> str:
+    """Markdown: MultiDoGO intent accuracy / macro-F1 against the majority class, overall and per domain; USS
+    sentiment macro-F1 against always-neutral; one line per target."""
+    if "skipped" in result:
+        return f"Skipped: {result['skipped']}"
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    parts: list[str] = []
+    targets: list[str] = []
+    intent = result.get("multidogo_primary_intent", {})
+    if "skipped" in intent:
+        parts += [f"MultiDoGO skipped: {intent['skipped']}", ""]
+    elif intent:
+        overall, domains = intent["overall"], intent["per_domain"]
+        parts += [
+            f"**MultiDoGO primary intent** ({overall['conversations']:,} conversations, "
+            f"`{result['models']['classify']}`, forced top label; baseline = the domain's majority intent)",
+            "",
+            "| domain | conversations | intents | accuracy | majority accuracy | macro-F1 | majority macro-F1 "
+            "| test-split macro-F1 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, d in [*domains.items(), ("**overall**", overall)]:
+            parts.append(
+                f"| {name} | {d['conversations']:,} | {d.get('intents', '')} | {d['accuracy']:.3f} | "
+                f"{d['majority_baseline']['accuracy']:.3f} | {d['macro_f1']:.3f} | "
+                f"{d['majority_baseline']['macro_f1']:.3f} | {d['test_split']['macro_f1']:.3f} |"
+            )
+        rejection = intent["rejection"]
+        no_intent = rejection["no_intent_rejected"]
+        parts += [
+            "",
+            f"Thresholded at {intent['threshold']}: accuracy {overall['thresholded_accuracy']:.3f} at coverage "
+            f"{overall['coverage']:.1%}; names only: accuracy {overall['names_only']['accuracy']:.3f}, macro-F1 "
+            f"{overall['names_only']['macro_f1']:.3f}; another domain's labels rejected "
+            f"{rejection['other_domain_labels_rejected']:.1%}"
+            + (f", no-intent conversations rejected {no_intent:.1%}." if no_intent is not None else "."),
+            "",
+        ]
+        f1_below = [n for n, d in domains.items() if d["macro_f1"] <= d["majority_baseline"]["macro_f1"]]
+        accuracy_below = [
+            f"{n} ({d['accuracy']:.3f} vs {d['majority_baseline']['accuracy']:.3f}, majority intent "
+            f"{d['majority_baseline']['accuracy']:.0%} of conversations)"
+            for n, d in domains.items()
+            if d["accuracy"] <= d["majority_baseline"]["accuracy"]
+        ]
+        targets += [
+            f"- MultiDoGO overall accuracy above the majority baseline: "
+            f"{met(overall['accuracy'] > overall['majority_baseline']['accuracy'])} "
+            f"({overall['accuracy']:.3f} vs {overall['majority_baseline']['accuracy']:.3f})",
+            f"- MultiDoGO overall macro-F1 above the majority baseline: "
+            f"{met(overall['macro_f1'] > overall['majority_baseline']['macro_f1'])} "
+            f"({overall['macro_f1']:.3f} vs {overall['majority_baseline']['macro_f1']:.3f})",
+            f"- MultiDoGO macro-F1 above the majority baseline in every domain: {met(not f1_below)} "
+            f"({len(domains) - len(f1_below)}/{len(domains)}" + (f"; not: {', '.join(f1_below)})" if f1_below else ")"),
+        ]
+        if accuracy_below:  # not a target: where one intent dominates, macro-F1 is the figure that says something
+            targets.append(f"- note: accuracy at or below the majority baseline in {', '.join(accuracy_below)}")
+    uss_result = result.get("uss_dialogue_sentiment", {})
+    if "skipped" in uss_result:
+        parts += [f"USS skipped: {uss_result['skipped']}", ""]
+    elif uss_result:
+        neutral = uss_result["always_neutral_baseline"]
+        parts += [
+            f"**USS dialogue sentiment** ({uss_result['dialogues']:,} dialogues, `{result['models']['sentiment']}`, "
+            f"cuts ±{uss_result['thresholds']['positive']}; baseline = always neutral)",
+            "",
+            "| part | dialogues | macro-F1 | always-neutral macro-F1 | accuracy |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, p in uss_result["per_part"].items():
+            parts.append(
+                f"| {name} | {p['dialogues']:,} | {p['macro_f1']:.3f} | {p['always_neutral_macro_f1']:.3f} | "
+                f"{p['accuracy']:.3f} |"
+            )
+        parts += [
+            f"| **all** | {uss_result['dialogues']:,} | {uss_result['macro_f1']:.3f} | {neutral['macro_f1']:.3f} | "
+            f"{uss_result['accuracy']:.3f} (always neutral {neutral['accuracy']:.3f}) |",
+            "",
+            "Per class F1: "
+            + ", ".join(f"{c} {v['f1']:.3f}" for c, v in uss_result["per_class"].items())
+            + f"; VADER's stock ±0.05 cuts: macro-F1 {uss_result['vader_stock_thresholds_0_05']['macro_f1']:.3f}.",
+            "",
+        ]
+        targets.append(
+            f"- USS macro-F1 above always-neutral: {met(uss_result['macro_f1'] > neutral['macro_f1'])} "
+            f"({uss_result['macro_f1']:.3f} vs {neutral['macro_f1']:.3f})"
+        )
+    return "\n".join(parts + targets)
+
+
 if __name__ == "__main__":
     print(json.dumps(run(quick="--quick" in sys.argv[1:]), indent=2))

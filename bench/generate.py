@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 SIDE_SOURCES = {
     "world_events": ("world_events.tool_call", "world_events.handoff", "world_events.goal_completed"),
@@ -133,3 +134,90 @@ def generate_landing(
             written += len(text)
             events += len(lines)
     return GeneratedLanding(start, end, conversations, events, written)
+
+
+# ---- helpers shared by the benchmarks (temp folders, built-in-only definitions, measured child processes) ----
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def builtin_defs(folder: Path) -> Path:
+    """A metric_defs folder holding only the 42 built-ins (no workspace, so no AI metric): returns its path."""
+    import shutil
+
+    defs = folder / "metric_defs"
+    shutil.copytree(REPO / "metric_defs" / "builtin", defs / "builtin")
+    return defs
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident set (VmHWM) so the next reading covers what follows (Linux ≥ 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_bytes() -> int | None:
+    """This process's peak resident set since start or the last :func:`reset_peak_rss` (None off Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def run_in_child(target: str, payload: dict[str, Any], *, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``module:function(payload) -> dict`` in a fresh ``python -c`` child process and return its dict.
+
+    The result carries ``peak_rss_bytes``: the child's own ``ru_maxrss`` at its end, which is also what the
+    parent reads from ``getrusage(RUSAGE_CHILDREN)`` once the child is reaped (``parent_rusage_children_bytes``
+    is that reading: the largest child so far, so it equals the child's peak whenever this child is the biggest);
+    ``child_cpu_seconds`` (user + system) and ``load_average`` (1-minute, before and after) tell a busy machine.
+    """
+    import os
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="metricstore-bench-io-") as io:
+        given, taken = Path(io) / "in.json", Path(io) / "out.json"
+        given.write_text(json.dumps(payload), encoding="utf-8")
+        code = "import sys; from bench.generate import child_main; child_main(sys.argv[1:])"
+        completed = subprocess.run(
+            [sys.executable, "-c", code, target, str(given), str(taken)],
+            cwd=REPO,
+            env=env if env is not None else dict(os.environ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"{target} failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
+        result: dict[str, Any] = json.loads(taken.read_text(encoding="utf-8"))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["parent_rusage_children_bytes"] = after.ru_maxrss * 1024
+    # CPU the child used, and the 1-minute load average around it: a busy machine shows in both
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["child_cpu_seconds"] = round(cpu, 2)
+    result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return result
+
+
+def child_main(argv: list[str]) -> None:
+    """The child side of :func:`run_in_child`: ``module:function in.json out.json``."""
+    import importlib
+    import resource
+
+    target, given, taken = argv
+    module, _, function = target.partition(":")
+    payload = json.loads(Path(given).read_text(encoding="utf-8"))
+    result = getattr(importlib.import_module(module), function)(payload)
+    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    Path(taken).write_text(json.dumps(result), encoding="utf-8")
