@@ -38,6 +38,9 @@ def aggregate_specs(catalog: MetricCatalog, workspaces: list[str]) -> pl.DataFra
                     "numerator": ratio.numerator if ratio else None,
                     "denominator": ratio.denominator if ratio else None,
                     "numerator_aggregation": numerator.aggregation if numerator else None,
+                    # static and sql_expr values are unique per entity (each extraction replaces every version
+                    # in its window); only AI values may hold several versions that need the latest picked
+                    "latest_only": d.extraction_mode not in ("static", "sql_expr"),
                 }
             )
     return pl.DataFrame(
@@ -49,6 +52,7 @@ def aggregate_specs(catalog: MetricCatalog, workspaces: list[str]) -> pl.DataFra
             "numerator": pl.String,
             "denominator": pl.String,
             "numerator_aggregation": pl.String,
+            "latest_only": pl.Boolean,
         },
     )
 
@@ -93,6 +97,7 @@ def _aggregate(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: 
             conn, "SELECT count(*) FROM metrics.metric_aggregates WHERE computed_at = ?", [params["computed_at"]]
         )
         conn.execute("DELETE FROM ops.stale_periods")
+        conn.execute("DROP TABLE hour_facts")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -75,13 +75,21 @@ def slot_expression(definition: MetricDefinition, plan: SourcePlan) -> str:
         assert definition.sql_expr is not None
         expression = definition.sql_expr
         keys = _TOP_LEVEL_KEY.findall(expression)
-        if len(re.findall(r"\bdata\b", expression)) != len(keys):
-            plan.expressions_need_full_data = True  # `data` used some other way: give it the whole document
         for key in keys:
-            plan.expression_keys.add(key)
             if f"$.{key}" not in data_paths:
                 data_paths.append(f"$.{key}")
-        return f"to_json({expression})"
+        if len(re.findall(r"\bdata\b", expression)) != len(keys):
+            plan.expressions_need_full_data = True  # `data` used some other way: give it the whole document
+            plan.expression_keys.update(keys)
+            return f"to_json({expression})"
+
+        # only top-level keys: read each from the one parse, so no expression parses a document (with the
+        # transcript a narrowed object would still carry) again
+        def read(match: re.Match[str]) -> str:
+            value = f"data_values[{data_paths.index('$.' + match.group(1)) + 1}]"
+            return f"({value} ->> '$')" if "->>" in match.group(0) else value
+
+        return f"to_json({_TOP_LEVEL_KEY.sub(read, expression)})"
     path = definition.extract_path
     assert path is not None
     if path[2:] in ENVELOPE_FIELDS:  # validated: either an envelope field or a path under $.data
@@ -176,6 +184,7 @@ def _extract(
             values_by_metric=by_metric,
             stale_hours=stale_after - stale_before,
         )
+        conn.execute("DROP TABLE window_entities")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -7,6 +7,8 @@ new, changed, or known (from ``ops.landing_files``) to hold events in the window
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,14 +55,28 @@ class IngestResult:
 def find_landing_files(landing: Path) -> list[LandingFile]:
     """Every ``<landing>/<source>/**`` file with a supported suffix, in path order."""
     found = []
+    root = landing.resolve()  # once: a file below it needs resolving only when it is a symlink
+    suffixes = tuple(LANDING_SUFFIXES)
     for source in SOURCES:
-        folder = landing / source
+        folder = root / source
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and any(path.name.endswith(suffix) for suffix in LANDING_SUFFIXES):
-                stat = path.stat()
-                found.append(LandingFile(path.resolve(), source, stat.st_size, stat.st_mtime))
+        batch = []
+        for directory, _subfolders, names in os.walk(folder):  # like rglob: symlinked folders are not entered
+            for name in names:
+                if not name.endswith(suffixes):
+                    continue
+                path = Path(directory, name)
+                info = os.lstat(path)  # one system call per file, where is_file() + stat() + resolve() made several
+                if stat.S_ISLNK(info.st_mode):
+                    path = path.resolve()
+                    try:
+                        info = path.stat()
+                    except OSError:  # a dangling link
+                        continue
+                if stat.S_ISREG(info.st_mode):
+                    batch.append(LandingFile(path, source, info.st_size, info.st_mtime))
+        found += sorted(batch, key=lambda f: f.path.parts)
     return found
 
 
@@ -98,6 +114,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
         params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
         run_script(conn, "ingest/upsert_events.sql", params)
         stats = _window_stats(conn, window)
+        conn.execute("DROP TABLE parsed_lines")  # the parsed copy of every line read: free it now
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

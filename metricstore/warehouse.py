@@ -41,13 +41,13 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return conn
 
 
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 def prepare(conn: duckdb.DuckDBPyConnection) -> None:
     """Set the session up for metricstore's SQL and create the schema if it is missing (idempotent).
 
-    DuckDB's memory is capped by ``$METRICSTORE_DUCKDB_MEMORY_LIMIT`` (default 4GB; DuckDB's own default is
+    DuckDB's memory is capped by ``$METRICSTORE_DUCKDB_MEMORY_LIMIT`` (default 3GB; DuckDB's own default is
     80 % of the machine): past it, large statements spill to ``<warehouse>.tmp`` instead of growing."""
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET memory_limit = ?", [os.environ.get("METRICSTORE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])

@@ -4,16 +4,25 @@
 -- numbers whatever order the parallel scan added them in.
 -- (status is filtered after picking the latest: an older version's 'ok' never stands in for a newer verdict)
 CREATE OR REPLACE TEMP TABLE hour_facts AS
-SELECT * EXCLUDE (status) FROM (
-    SELECT v.workspace_id, v.metric_key, v.source, date_trunc('hour', v.occurred_at) AS period_start,
-           v.value_num, v.value_text, v.value_bool, v.status
+WITH scoped AS (
+    SELECT v.workspace_id, v.metric_key, v.entity_type, v.entity_id, v.source,
+           date_trunc('hour', v.occurred_at) AS period_start, v.value_num, v.value_text, v.value_bool, v.status,
+           v.evaluated_at, v.definition_version
     FROM metrics.metric_values v
     JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
     WHERE v.occurred_at >= $range_start AND v.occurred_at < $range_end
+),
+single AS (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only),
+picked AS (
+    SELECT f.* FROM scoped f SEMI JOIN single s USING (workspace_id, metric_key)
+    UNION ALL
+    SELECT f.* FROM scoped f ANTI JOIN single s USING (workspace_id, metric_key)
     QUALIFY row_number() OVER (
-        PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
-        ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
+        PARTITION BY f.workspace_id, f.metric_key, f.entity_type, f.entity_id
+        ORDER BY f.evaluated_at DESC, f.definition_version DESC) = 1
 )
+SELECT workspace_id, metric_key, source, period_start, value_num, value_text, value_bool
+FROM picked
 WHERE status = 'ok';
 
 DELETE FROM metrics.metric_aggregates a
@@ -62,19 +71,25 @@ WHERE a.granularity = 'hourly' AND s.aggregation NOT IN ('ratio', 'count_distinc
 GROUP BY a.workspace_id, a.metric_key, day, a.source;
 
 INSERT INTO metrics.metric_aggregates
-SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
-       count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR)), count(*), $computed_at
-FROM (
-    SELECT v.*
+WITH scoped AS (
+    SELECT v.*, s.latest_only
     FROM metrics.metric_values v
     JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
     JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
     WHERE s.aggregation = 'count_distinct'
       AND v.occurred_at >= $days_start AND v.occurred_at < $days_end
+),
+picked AS (
+    SELECT * FROM scoped WHERE NOT latest_only
+    UNION ALL
+    SELECT * FROM scoped WHERE latest_only
     QUALIFY row_number() OVER (
-        PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
-        ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
-) v
+        PARTITION BY workspace_id, metric_key, entity_type, entity_id
+        ORDER BY evaluated_at DESC, definition_version DESC) = 1
+)
+SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
+       count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR)), count(*), $computed_at
+FROM picked v
 WHERE v.status = 'ok'
 GROUP BY v.workspace_id, v.metric_key, day, v.source;
 

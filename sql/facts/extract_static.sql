@@ -4,9 +4,10 @@
 -- metric's type and given a status (ok, invalid, out_of_range, or missing for required metrics).
 INSERT INTO metrics.metric_values BY NAME
 WITH read_once AS (
-    SELECT e.*, json_extract(e.data, $data_paths::VARCHAR[]) AS data_values
+    SELECT e.*, r.data, json_extract(r.data, $data_paths::VARCHAR[]) AS data_values
     FROM window_entities e
-    WHERE e.source = $source
+    JOIN raw.events r ON r.rowid = e.event_rowid
+    WHERE e.source = $source AND r.source = $source
 ),
 parsed AS (
     -- sql_expr metrics see `data` narrowed to the keys they read (see SourcePlan.narrowed_data)

@@ -1,8 +1,10 @@
 -- The entities a window owns: every event, except that a conversation (call_intelligence.row) counts once,
 -- by its latest snapshot, and only in the window of that snapshot.
 CREATE OR REPLACE TEMP TABLE window_entities AS
+-- `data` stays in raw.events (extract_static reads it there by event_rowid): no copy of the documents.
 WITH in_window AS (
-    SELECT * FROM raw.events WHERE occurred_at >= $window_start AND occurred_at < $window_end
+    SELECT * EXCLUDE (data), rowid AS event_rowid
+    FROM raw.events WHERE occurred_at >= $window_start AND occurred_at < $window_end
 ),
 latest_snapshots AS (
     SELECT w.* FROM in_window w

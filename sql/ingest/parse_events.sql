@@ -1,8 +1,10 @@
 -- Read the chosen landing files and parse every non-blank line once into the envelope; a line that breaks a
 -- rule gets its reason. Rendered with one subquery per file (each keeps its own 1-based line numbers);
--- every path is a bound parameter. Parsing is budgeted: one full parse of the line (from_json), and for
--- call-intelligence rows one parse of `data` for data.id and data.snapshot_version together.
+-- every path is a bound parameter. Parsing is budgeted: one parse of the line (json_extract of the envelope
+-- fields, `data`, data.id and data.snapshot_version together); a blank line is found with a regex, not trim()
+-- (which copies every line); `text` is kept for quarantined lines only (valid lines keep `data`).
 CREATE OR REPLACE TEMP TABLE parsed_lines AS
+SELECT * REPLACE (CASE WHEN reason IS NOT NULL THEN text END AS text) FROM (
 WITH landing AS (
 {% if not files %}
     SELECT NULL::VARCHAR AS file, NULL::VARCHAR AS folder_source, NULL::BIGINT AS line, NULL::VARCHAR AS text
@@ -18,48 +20,54 @@ WITH landing AS (
         SELECT line AS text
         FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '',
                       auto_detect = false, strict_mode = false, compression = '{{ f.compression }}',
-                      max_line_size = 67108864)  -- 64 MiB: a long transcript must not fail the whole read
+                      -- 64 MiB: a long transcript must not fail the whole read; the buffer (by default 16 x
+                      -- max_line_size = 1 GiB reserved per file scan) need only hold two such lines
+                      max_line_size = 67108864, buffer_size = 134217728)
     {% endif %}
     )
 {% endfor %}
 ),
 parsed AS (
     SELECT file, folder_source, line, text,
-           try(from_json(text, '{"event_id": "JSON", "source": "JSON", "event_type": "JSON",
-                                  "workspace_id": "JSON", "occurred_at": "JSON", "session_id": "JSON",
-                                  "service_id": "JSON", "channel": "JSON", "direction": "JSON",
-                                  "is_simulation": "JSON", "data": "JSON"}')) AS e
+           try(json_extract(text, ['$.event_id', '$.source', '$.event_type', '$.workspace_id', '$.occurred_at',
+                                   '$.session_id', '$.service_id', '$.channel', '$.direction', '$.is_simulation',
+                                   '$.data', '$.data.id', '$.data.snapshot_version'])) AS raw_x
     FROM landing
-    WHERE text IS NOT NULL AND trim(text) <> ''
+    WHERE text IS NOT NULL AND regexp_matches(text, '[^ ]')
+),
+nulled AS (
+    -- a JSON null counts as absent, as from_json reads it
+    SELECT *, list_transform(raw_x, v -> CASE WHEN v::VARCHAR = 'null' THEN NULL ELSE v END) AS x FROM parsed
 ),
 typed AS (
     SELECT *,
-           json_type(e.event_id) AS t_event_id, json_type(e.source) AS t_source,
-           json_type(e.event_type) AS t_event_type, json_type(e.workspace_id) AS t_workspace_id,
-           json_type(e.occurred_at) AS t_occurred_at, json_type(e.session_id) AS t_session_id,
-           json_type(e.service_id) AS t_service_id, json_type(e.channel) AS t_channel,
-           json_type(e.direction) AS t_direction, json_type(e.is_simulation) AS t_is_simulation,
-           -- from_json writes sub-documents minified, so the first character tells the JSON type.
+           json_type(x[1]) AS t_event_id, json_type(x[2]) AS t_source,
+           json_type(x[3]) AS t_event_type, json_type(x[4]) AS t_workspace_id,
+           json_type(x[5]) AS t_occurred_at, json_type(x[6]) AS t_session_id,
+           json_type(x[7]) AS t_service_id, json_type(x[8]) AS t_channel,
+           json_type(x[9]) AS t_direction, json_type(x[10]) AS t_is_simulation,
+           -- json_extract writes sub-documents minified, so the first character tells the JSON type.
            -- Parquet files may carry `data` as a JSON string rather than a struct: decode it.
-           CASE WHEN left(e.data, 1) = '"' AND json_valid(e.data ->> '$') THEN (e.data ->> '$')::JSON
-                ELSE e.data END AS data_json,
-           e.source ->> '$' AS source
-    FROM parsed
+           CASE WHEN left(x[11], 1) = '"' AND json_valid(x[11] ->> '$') THEN (x[11] ->> '$')::JSON
+                ELSE x[11] END AS data_json,
+           x[2] ->> '$' AS source
+    FROM nulled
 ),
 keyed AS (
     SELECT *,
            CASE WHEN source = 'call_intelligence' AND left(data_json, 1) = '{'
-                THEN json_extract(data_json, ['$.id', '$.snapshot_version']) END AS data_keys
+                THEN CASE WHEN left(x[11], 1) = '{' THEN [x[12], x[13]]
+                          ELSE json_extract(data_json, ['$.id', '$.snapshot_version']) END END AS data_keys
     FROM typed
 ),
 checked AS (
     SELECT *,
-           e.event_id ->> '$' AS event_id, e.event_type ->> '$' AS event_type,
-           e.workspace_id ->> '$' AS workspace_id, e.channel ->> '$' AS channel,
-           e.direction ->> '$' AS direction, e.session_id ->> '$' AS session_id,
-           e.service_id ->> '$' AS service_id,
-           try_cast(e.occurred_at ->> '$' AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS occurred_at,
-           coalesce(try_cast(e.is_simulation ->> '$' AS BOOLEAN), false) AS is_simulation,
+           x[1] ->> '$' AS event_id, x[3] ->> '$' AS event_type,
+           x[4] ->> '$' AS workspace_id, x[8] ->> '$' AS channel,
+           x[9] ->> '$' AS direction, x[6] ->> '$' AS session_id,
+           x[7] ->> '$' AS service_id,
+           try_cast(x[5] ->> '$' AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS occurred_at,
+           coalesce(try_cast(x[10] ->> '$' AS BOOLEAN), false) AS is_simulation,
            data_keys[1] ->> '$' AS conversation_id,
            json_type(data_keys[1]) AS t_conversation_id,
            nullif(json_type(data_keys[2]), 'NULL') AS t_snapshot_version  -- null counts as absent
@@ -72,7 +80,7 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
        CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN try_cast(data_keys[2] ->> '$' AS BIGINT) END
            AS snapshot_version,
        CASE
-           WHEN e IS NULL THEN 'not valid JSON'
+           WHEN raw_x IS NULL THEN 'not valid JSON'
            WHEN left(ltrim(text), 1) <> '{' THEN 'not a JSON object'
            WHEN t_event_id IS NULL THEN 'missing event_id'
            WHEN t_source IS NULL THEN 'missing source'
@@ -108,4 +116,5 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
                                                      OR try_cast(data_keys[2] ->> '$' AS BIGINT) IS NULL)
                THEN 'data.snapshot_version must be an integer'
        END AS reason
-FROM checked;
+FROM checked
+);
