@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from metricstore.definitions import MetricCatalog, MetricDefinition
-from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Turn
+from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Status, Turn
 from metricstore.evaluation.claude import (
     Budget,
     CallRecord,
@@ -384,39 +384,25 @@ async def _fan_out(
     async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
         content = content_hash(item.conversation.call)
         model = _model_for(item.tier, tiers)
-        hits = {
-            m.key: cached[cache_key(content, m, model)] for m in item.metrics if cache_key(content, m, model) in cached
-        }
-        todo = [m for m in item.metrics if m.key not in hits]
-        answers: dict[str, Evaluation] = dict(hits)
-        if todo and not item.conversation.transcript and not item.conversation.summary:
+        keys = {m.key: cache_key(content, m, model) for m in item.metrics}
+        answers: dict[str, Evaluation] = {k: cached[key] for k, key in keys.items() if key in cached}
+        todo = [m for m in item.metrics if m.key not in answers]
+        conversation_id = item.conversation.conversation_id
+
+        def unanswered(status: Status, **fields: Any) -> None:
             for m in todo:
-                answers[m.key] = Evaluation(
-                    m.key,
-                    m.definition_version,
-                    item.conversation.conversation_id,
-                    "not_applicable",
-                    rationale="the conversation has no transcript or summary",
-                    model=model,
-                )
+                answers[m.key] = Evaluation(m.key, m.definition_version, conversation_id, status, **fields)
+
+        if todo and not item.conversation.transcript and not item.conversation.summary:
+            unanswered("not_applicable", rationale="the conversation has no transcript or summary", model=model)
         elif todo:
             evaluator: Evaluator | None = local if item.tier == "free" else claude.get(item.tier)
             if batch is not None and item.tier in CLAUDE_TIERS:
                 batch.append((item, todo))
-                for m in todo:
-                    answers[m.key] = Evaluation(
-                        m.key, m.definition_version, item.conversation.conversation_id, "skipped", error="batched"
-                    )
+                unanswered("skipped", error="batched")
             elif evaluator is None:
-                for m in todo:
-                    answers[m.key] = Evaluation(
-                        m.key,
-                        m.definition_version,
-                        item.conversation.conversation_id,
-                        "skipped",
-                        error="ANTHROPIC_API_KEY is not set",
-                    )
-                    result.skipped_metrics.add(m.key)
+                unanswered("skipped", error="ANTHROPIC_API_KEY is not set")
+                result.skipped_metrics.update(m.key for m in todo)
             else:
                 for evaluation in await evaluator.evaluate(item.conversation, todo):
                     answers[evaluation.metric_key] = evaluation
