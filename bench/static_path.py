@@ -104,6 +104,11 @@ def pipeline_child(payload: dict[str, Any]) -> dict[str, Any]:
         table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 (fixed names)
         for table in ("raw.events", "metrics.metric_values", "metrics.metric_aggregates")
     }
+    # the generator's event ids end in their 0-based line (`evt_<seed>_<hour>_<n>`): ingestion's line numbers,
+    # which come from the stored order of the parse, checked on files large enough to be read by several threads
+    misnumbered = conn.execute(
+        "SELECT count(*) FROM raw.events WHERE line <> split_part(event_id, '_', 4)::BIGINT + 1"
+    ).fetchall()[0][0]
     check = conn.execute(
         "SELECT metric_key, period_start, source, value, sample_count FROM metrics.metric_aggregates "
         "WHERE granularity = 'hourly' AND period_start < ? ORDER BY ALL",
@@ -119,6 +124,7 @@ def pipeline_child(payload: dict[str, Any]) -> dict[str, Any]:
         "rows": rows,
         "warehouse_bytes": size,
         "check": [[k, p.isoformat(), s, v, n] for k, p, s, v, n in check],
+        "misnumbered_lines": int(misnumbered),
     }
 
 
@@ -727,6 +733,7 @@ def run(quick: bool) -> dict[str, Any]:
             "naive": naive["load_average"],
         },
         "rows_written": pipeline["rows"],
+        "misnumbered_lines": pipeline["misnumbered_lines"],
         "warehouse_bytes": pipeline["warehouse_bytes"],
         "floor": {
             "query": "SELECT count(*) FROM read_json(files, format='newline_delimited')",
@@ -814,6 +821,11 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(
         f"- naive cross-check: {check['compared']} hourly aggregates compared, {len(check['mismatched'])} differ"
     )
+    if "misnumbered_lines" in result:
+        lines.append(
+            f"- line numbers: {result['misnumbered_lines']:,} of {result['rows_written']['raw.events']:,} events "
+            "carry a line other than the one the generator wrote them on"
+        )
     if result.get("findings"):
         lines += ["", "Profile (quick size):", "", *(f"- {line}" for line in result["findings"])]
     return "\n".join(lines)

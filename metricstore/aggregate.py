@@ -97,7 +97,6 @@ def _aggregate(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: 
             conn, "SELECT count(*) FROM metrics.metric_aggregates WHERE computed_at = ?", [params["computed_at"]]
         )
         conn.execute("DELETE FROM ops.stale_periods")
-        conn.execute("DROP TABLE hour_facts")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

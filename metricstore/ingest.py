@@ -114,7 +114,8 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
         params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
         run_script(conn, "ingest/upsert_events.sql", params)
         stats = _window_stats(conn, window)
-        conn.execute("DROP TABLE parsed_lines")  # the parsed copy of every line read: free it now
+        for drop in ("VIEW parsed_events", "TABLE parsed_files", "TABLE parsed_lines"):
+            conn.execute(f"DROP {drop}")  # the parsed copy of every line read: free it now
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -123,14 +124,20 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
 
 
 def _parse_lines(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> int:
-    """Fill the temp table ``parsed_lines`` from ``files``; returns how many non-blank lines they hold."""
+    """Fill the temp view ``parsed_events`` from ``files``; returns how many non-blank lines they hold."""
     params: list[Any] = []
     for f in files:
         params += [str(f.path), f.source, str(f.path)]
     sources = ", ".join(f"'{s}'" for s in SOURCES)
-    (statement,) = split_statements(render_sql("ingest/parse_events.sql", files=files, sources=sources))
-    conn.execute(statement, params)
-    return int(scalar(conn, "SELECT count(*) FROM parsed_lines"))
+    parse, *numbering = split_statements(render_sql("ingest/parse_events.sql", files=files, sources=sources))
+    conn.execute("RESET preserve_insertion_order")  # the line numbers are the stored order (see the SQL file)
+    conn.execute(parse, params)
+    for statement in numbering:
+        conn.execute(statement)
+    scattered = conn.execute("SELECT file FROM parsed_files WHERE last_rowid - first_rowid + 1 <> rows").fetchall()
+    if scattered:  # DuckDB stopped storing a file's lines together: refuse rather than number them wrongly
+        raise RuntimeError(f"the lines of {scattered[0][0]} were not stored in file order; nothing was ingested")
+    return int(scalar(conn, "SELECT count(*) FROM parsed_events"))
 
 
 def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
@@ -149,7 +156,7 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
     params = {"window_start": window.start, "window_end": window.end}
     valid_in_window = scalar(
         conn,
-        "SELECT count(*) FROM parsed_lines WHERE reason IS NULL "
+        "SELECT count(*) FROM parsed_events WHERE reason IS NULL "
         "AND occurred_at >= $window_start AND occurred_at < $window_end",
         params,
     )
@@ -160,7 +167,7 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
             params,
         ).fetchall()
     )
-    quarantined = scalar(conn, "SELECT count(*) FROM parsed_lines WHERE reason IS NOT NULL")
+    quarantined = scalar(conn, "SELECT count(*) FROM parsed_events WHERE reason IS NOT NULL")
     ingested = sum(by_source.values())
     return {
         "events_ingested": ingested,

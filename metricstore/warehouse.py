@@ -52,6 +52,29 @@ def prepare(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET memory_limit = ?", [os.environ.get("METRICSTORE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])
     run_script(conn, "schema.sql")
+    _enum_columns(conn)
+
+
+# metrics.metric_values columns typed by the ENUMs of schema.sql
+ENUM_COLUMNS = {
+    "metric_type": "metric_type_t",
+    "entity_type": "entity_type_t",
+    "channel": "channel_t",
+    "direction": "direction_t",
+    "source": "value_source_t",
+    "status": "value_status_t",
+}
+
+
+def _enum_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse made before those columns were ENUMs: convert them (once; each ALTER rewrites the column)."""
+    still_text = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'metrics' "
+        "AND table_name = 'metric_values' AND data_type = 'VARCHAR' AND list_contains(?, column_name)",
+        [list(ENUM_COLUMNS)],
+    ).fetchall()
+    for (column,) in still_text:
+        conn.execute(f"ALTER TABLE metrics.metric_values ALTER COLUMN {column} TYPE {ENUM_COLUMNS[column]}")
 
 
 def run_script(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None, **code: Any) -> None:

@@ -3,7 +3,13 @@
 -- Sums use fsum (compensated) and results are rounded to 9 decimals, so that a rerun gives the same
 -- numbers whatever order the parallel scan added them in.
 -- (status is filtered after picking the latest: an older version's 'ok' never stands in for a newer verdict)
-CREATE OR REPLACE TEMP TABLE hour_facts AS
+DELETE FROM metrics.metric_aggregates a
+USING agg_specs s, agg_hours h
+WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
+  AND a.workspace_id = s.workspace_id AND a.metric_key = s.metric_key;
+
+-- (the facts are read straight into the grouping: no copy of the window's values)
+INSERT INTO metrics.metric_aggregates
 WITH scoped AS (
     SELECT v.workspace_id, v.metric_key, v.entity_type, v.entity_id, v.source,
            date_trunc('hour', v.occurred_at) AS period_start, v.value_num, v.value_text, v.value_bool, v.status,
@@ -20,17 +26,12 @@ picked AS (
     QUALIFY row_number() OVER (
         PARTITION BY f.workspace_id, f.metric_key, f.entity_type, f.entity_id
         ORDER BY f.evaluated_at DESC, f.definition_version DESC) = 1
+),
+hour_facts AS (
+    SELECT workspace_id, metric_key, source, period_start, value_num, value_text, value_bool
+    FROM picked
+    WHERE status = 'ok'
 )
-SELECT workspace_id, metric_key, source, period_start, value_num, value_text, value_bool
-FROM picked
-WHERE status = 'ok';
-
-DELETE FROM metrics.metric_aggregates a
-USING agg_specs s, agg_hours h
-WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
-  AND a.workspace_id = s.workspace_id AND a.metric_key = s.metric_key;
-
-INSERT INTO metrics.metric_aggregates
 SELECT f.workspace_id, f.metric_key, 'hourly', f.period_start, f.source,
        round(CASE any_value(s.aggregation)
            WHEN 'count' THEN count(*)

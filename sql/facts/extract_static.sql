@@ -32,12 +32,18 @@ extracted AS (
     WHERE (len(m.event_types) = 0 OR list_contains(m.event_types, slots.event_type))
       AND (m.channel_scope = 'all' OR m.channel_scope = slots.channel OR m.channel_scope = slots.direction)
 ),
-kinds AS (
-    SELECT *, json_type(j) AS jt,
-           CASE WHEN json_type(j) IN ('OBJECT', 'ARRAY') THEN j::VARCHAR
-                WHEN json_type(j) IS NULL OR json_type(j) = 'NULL' THEN NULL
-                ELSE j ->> '$' END AS jtext
+typed_json AS (
+    -- json_extract and to_json write minified JSON, so the first character tells the type without a parse
+    SELECT *, CASE WHEN j IS NOT NULL AND j::VARCHAR <> ''
+                   THEN CASE left(j::VARCHAR, 1) WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' WHEN '"' THEN 'VARCHAR'
+                                                  WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' WHEN 'n' THEN 'NULL'
+                                                  ELSE 'NUMBER' END
+              END AS jt
     FROM extracted
+),
+kinds AS (
+    SELECT *, CASE WHEN jt = 'VARCHAR' THEN j ->> '$' WHEN jt <> 'NULL' THEN j::VARCHAR END AS jtext
+    FROM typed_json
 ),
 typed AS (
     SELECT *,
@@ -48,7 +54,7 @@ typed AS (
            CASE WHEN metric_type IN ('categorical', 'text') AND trim(jtext) <> '' THEN jtext END AS txt,
            CASE WHEN metric_type = 'boolean' THEN
                 CASE WHEN jt = 'BOOLEAN' THEN jtext = 'true'
-                     WHEN jt IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN try_cast(jtext AS DOUBLE) <> 0
+                     WHEN jt = 'NUMBER' THEN try_cast(jtext AS DOUBLE) <> 0
                      WHEN lower(trim(jtext)) IN ('true', 'yes', 'y', '1') THEN true
                      WHEN lower(trim(jtext)) IN ('false', 'no', 'n', '0') THEN false
                 END
