@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,38 +107,70 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
     files = find_landing_files(landing)
     chosen = files_to_read(conn, files, window)
     now = utc_now()
-    conn.execute("BEGIN TRANSACTION")
+    parts = _parse_files(conn, chosen)  # before the transaction, whose snapshot must see what the parse wrote
     try:
-        lines = _parse_lines(conn, chosen)
-        register_frame(conn, "read_files", _files_frame(chosen))
-        run_script(conn, "ingest/record_files.sql", {"now": now})
-        params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
-        run_script(conn, "ingest/upsert_events.sql", params)
-        stats = _window_stats(conn, window)
-        for drop in ("VIEW parsed_events", "TABLE parsed_files", "TABLE parsed_lines"):
-            conn.execute(f"DROP {drop}")  # the parsed copy of every line read: free it now
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            lines = int(scalar(conn, "SELECT count(*) FROM parsed_lines"))
+            register_frame(conn, "read_files", _files_frame(chosen))
+            run_script(conn, "ingest/record_files.sql", {"now": now})
+            params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
+            run_script(conn, "ingest/upsert_events.sql", params)
+            stats = _window_stats(conn, window)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("DROP VIEW IF EXISTS parsed_lines")  # the parsed copy of every line read: free it now
+        for part in parts:
+            conn.execute(f"DROP TABLE IF EXISTS {part}")
     return IngestResult(files_seen=len(files), files_read=len(chosen), lines_read=lines, **stats)
 
 
-def _parse_lines(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> int:
-    """Fill the temp view ``parsed_events`` from ``files``; returns how many non-blank lines they hold."""
-    params: list[Any] = []
-    for f in files:
-        params += [str(f.path), f.source, str(f.path)]
+PARSE_DATABASE = "ingest_parse"  # an in-memory database, attached while ingesting, that holds the parsed lines
+
+
+def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[str]:
+    """Parse ``files`` into the temp view ``parsed_lines``; returns the tables behind it.
+
+    A file's line numbers come from a row_number() over its read, which keeps the parse of that file on one
+    thread, so the files are split into as many groups of about equal size as DuckDB has threads, and each group
+    is parsed by its own statement, on its own cursor, at the same time. The groups' tables live in an attached
+    in-memory database that every cursor of the connection sees."""
+    conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {PARSE_DATABASE}")
+    threads = int(scalar(conn, "SELECT current_setting('threads')"))
+    groups = _balanced_groups(files, max(1, min(threads, len(files))))
+    tables = [f"{PARSE_DATABASE}.parsed_{i}" for i in range(len(groups))]
     sources = ", ".join(f"'{s}'" for s in SOURCES)
-    parse, *numbering = split_statements(render_sql("ingest/parse_events.sql", files=files, sources=sources))
-    conn.execute("RESET preserve_insertion_order")  # the line numbers are the stored order (see the SQL file)
-    conn.execute(parse, params)
-    for statement in numbering:
-        conn.execute(statement)
-    scattered = conn.execute("SELECT file FROM parsed_files WHERE last_rowid - first_rowid + 1 <> rows").fetchall()
-    if scattered:  # DuckDB stopped storing a file's lines together: refuse rather than number them wrongly
-        raise RuntimeError(f"the lines of {scattered[0][0]} were not stored in file order; nothing was ingested")
-    return int(scalar(conn, "SELECT count(*) FROM parsed_events"))
+
+    def parse(table: str, group: list[LandingFile]) -> None:
+        params: list[Any] = []
+        for f in group:
+            params += [str(f.path), f.source, str(f.path)]
+        (statement,) = split_statements(
+            render_sql("ingest/parse_events.sql", files=group, sources=sources, table=table)
+        )
+        with conn.cursor() as cursor:
+            cursor.execute("SET TimeZone = 'UTC'")
+            cursor.execute(statement, params)
+
+    with ThreadPoolExecutor(len(groups)) as pool:
+        list(pool.map(parse, tables, groups))  # re-raises the first failure
+    union = " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)  # noqa: S608 (names made above)
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
+    return tables
+
+
+def _balanced_groups(files: list[LandingFile], count: int) -> list[list[LandingFile]]:
+    """``count`` groups of files with about equal bytes each (the largest file first into the lightest group)."""
+    groups: list[list[LandingFile]] = [[] for _ in range(count)]
+    sizes = [0] * count
+    for f in sorted(files, key=lambda f: f.size_bytes, reverse=True):
+        lightest = sizes.index(min(sizes))
+        groups[lightest].append(f)
+        sizes[lightest] += f.size_bytes
+    return groups
 
 
 def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
@@ -156,7 +189,7 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
     params = {"window_start": window.start, "window_end": window.end}
     valid_in_window = scalar(
         conn,
-        "SELECT count(*) FROM parsed_events WHERE reason IS NULL "
+        "SELECT count(*) FROM parsed_lines WHERE reason IS NULL "
         "AND occurred_at >= $window_start AND occurred_at < $window_end",
         params,
     )
@@ -167,7 +200,7 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
             params,
         ).fetchall()
     )
-    quarantined = scalar(conn, "SELECT count(*) FROM parsed_events WHERE reason IS NOT NULL")
+    quarantined = scalar(conn, "SELECT count(*) FROM parsed_lines WHERE reason IS NOT NULL")
     ingested = sum(by_source.values())
     return {
         "events_ingested": ingested,

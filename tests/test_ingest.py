@@ -124,10 +124,9 @@ def test_blank_lines_are_skipped_but_keep_line_numbers(conn: duckdb.DuckDBPyConn
     assert conn.execute("SELECT lines, valid_events, quarantined FROM ops.landing_files").fetchone() == (3, 2, 1)
 
 
-def test_line_numbers_come_from_the_stored_order_of_every_file(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
-    # Line numbers are rowid - the file's first rowid of the parse (no numbering window): three files of 30,000
-    # lines read in one statement, gzip among them, with blank and malformed lines at known places. (That the
-    # order holds when DuckDB splits a file over threads, at 100+ MB files, is checked by `make bench`.)
+def test_line_numbers_hold_when_files_are_parsed_side_by_side(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    # The files are split into groups parsed at the same time (one statement and cursor each): three files of
+    # 30,000 lines, gzip among them, with blank and malformed lines at known places.
     files, expected_events, expected_bad = [], [], []
     for f, name in enumerate(["a.jsonl", "b.jsonl.gz", "c.jsonl"]):
         lines: list[dict[str, Any] | str] = []
@@ -147,6 +146,22 @@ def test_line_numbers_come_from_the_stored_order_of_every_file(conn: duckdb.Duck
     assert sorted(got) == sorted((e, files[f], n) for e, f, n in expected_events)
     assert [(file, line) for file, line, *_ in _quarantine(conn)] == [(files[f], n) for f, n in expected_bad]
     assert result.events_ingested == len(expected_events)
+
+
+def test_a_file_that_cannot_be_read_fails_the_run_and_lands_nothing(
+    conn: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    write_landing(landing, "call_intelligence/a.jsonl", [event("a1", T10, id="c1")])
+    write_landing(landing, "call_intelligence/b.jsonl", [event("b1", T10, id="c2")])
+    (landing / "call_intelligence" / "c.jsonl.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(duckdb.Error):
+        ingest_window(conn, landing, H10)
+    assert _events(conn) == []
+    assert conn.execute("SELECT count(*) FROM ops.landing_files").fetchone() == (0,)
+    # the parsed groups are dropped with the failed run; the next run (the bad file gone) lands the others
+    assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'ingest_parse'").fetchone() == (0,)
+    (landing / "call_intelligence" / "c.jsonl.gz").unlink()
+    assert ingest_window(conn, landing, H10).events_ingested == 2
 
 
 def test_envelope_is_stored_typed(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:

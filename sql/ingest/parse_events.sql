@@ -1,22 +1,20 @@
--- Read the chosen landing files and parse every non-blank line once into the envelope; a line that breaks a
--- rule gets its reason. Rendered with one subquery per file; every path is a bound parameter.
--- Line numbers come from the order rows are stored in: with insertion order preserved (ingestion never turns
--- it off) `parsed_lines` holds every line of every file, blank ones too, in file and line order, so a line's
--- number is its rowid minus its file's first rowid (the second statement). Numbering with row_number() or
--- WITH ORDINALITY instead would funnel the whole parse through one thread.
+-- Read a group of landing files and parse every non-blank line once into the envelope; a line that breaks a
+-- rule gets its reason. Rendered with one subquery per file (each keeps its own 1-based line numbers: a
+-- row_number() over the file's read, which keeps that file's parse on one thread; ingest.py parses groups of
+-- files side by side, one statement each, so that every core works); every path is a bound parameter.
 -- Parsing is budgeted: one parse of the line (json_extract of the envelope fields, `data`, data.id and
 -- data.snapshot_version together); a blank line is found with a regex, not trim() (which copies every line);
 -- `text` is kept for quarantined lines only (valid lines keep `data`).
-CREATE OR REPLACE TEMP TABLE parsed_lines AS
+CREATE OR REPLACE TABLE {{ table }} AS
 SELECT * REPLACE (CASE WHEN reason IS NOT NULL THEN text END AS text) FROM (
 WITH landing AS (
 {% if not files %}
-    SELECT NULL::VARCHAR AS file, NULL::VARCHAR AS folder_source, NULL::VARCHAR AS text
+    SELECT NULL::VARCHAR AS file, NULL::VARCHAR AS folder_source, NULL::BIGINT AS line, NULL::VARCHAR AS text
     WHERE false
 {% endif %}
 {% for f in files %}
     {% if not loop.first %}UNION ALL{% endif %}
-    SELECT ?::VARCHAR AS file, ?::VARCHAR AS folder_source, text
+    SELECT ?::VARCHAR AS file, ?::VARCHAR AS folder_source, row_number() OVER () AS line, text
     FROM (
     {% if f.format == 'parquet' %}
         SELECT to_json(p)::VARCHAR AS text FROM read_parquet(?) p
@@ -31,15 +29,13 @@ WITH landing AS (
     )
 {% endfor %}
 ),
-lines AS (
-    SELECT *, text IS NULL OR NOT regexp_matches(text, '[^ ]') AS blank FROM landing
-),
 parsed AS (
-    SELECT file, folder_source, blank, text,
-           CASE WHEN NOT blank THEN try(json_extract(text, ['$.event_id', '$.source', '$.event_type', '$.workspace_id', '$.occurred_at',
+    SELECT file, folder_source, line, text,
+           try(json_extract(text, ['$.event_id', '$.source', '$.event_type', '$.workspace_id', '$.occurred_at',
                                    '$.session_id', '$.service_id', '$.channel', '$.direction', '$.is_simulation',
-                                   '$.data', '$.data.id', '$.data.snapshot_version'])) END AS raw_x
-    FROM lines
+                                   '$.data', '$.data.id', '$.data.snapshot_version'])) AS raw_x
+    FROM landing
+    WHERE text IS NOT NULL AND regexp_matches(text, '[^ ]')
 ),
 nulled AS (
     -- a JSON null counts as absent, as from_json reads it
@@ -79,14 +75,13 @@ checked AS (
            nullif(json_type(data_keys[2]), 'NULL') AS t_snapshot_version  -- null counts as absent
     FROM keyed
 )
-SELECT file, folder_source, blank, text, event_id, source, event_type, workspace_id, occurred_at, session_id,
+SELECT file, folder_source, line, text, event_id, source, event_type, workspace_id, occurred_at, session_id,
        service_id, channel, direction, is_simulation, data_json AS data,
        CASE WHEN source = 'call_intelligence' AND event_type = 'call_intelligence.row' THEN conversation_id END
            AS conversation_id,
        CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN try_cast(data_keys[2] ->> '$' AS BIGINT) END
            AS snapshot_version,
        CASE
-           WHEN blank THEN NULL
            WHEN raw_x IS NULL THEN 'not valid JSON'
            WHEN left(ltrim(text), 1) <> '{' THEN 'not a JSON object'
            WHEN t_event_id IS NULL THEN 'missing event_id'
@@ -125,14 +120,3 @@ SELECT file, folder_source, blank, text, event_id, source, event_type, workspace
        END AS reason
 FROM checked
 );
-
--- Each file's first row and row count: the numbering above, and the check that each file's rows are contiguous.
-CREATE OR REPLACE TEMP TABLE parsed_files AS
-SELECT file, min(rowid) AS first_rowid, max(rowid) AS last_rowid, count(*) AS rows FROM parsed_lines GROUP BY file;
-
--- The non-blank lines with their 1-based line numbers: what every later ingestion statement reads.
-CREATE OR REPLACE TEMP VIEW parsed_events AS
-SELECT p.* EXCLUDE (blank), p.rowid AS position, p.rowid - f.first_rowid + 1 AS line
-FROM parsed_lines p
-JOIN parsed_files f USING (file)
-WHERE NOT p.blank;

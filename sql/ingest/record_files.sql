@@ -3,7 +3,7 @@ DELETE FROM ops.quarantine WHERE file IN (SELECT DISTINCT file FROM read_files);
 
 INSERT INTO ops.quarantine
 SELECT file, line, folder_source, reason, left(text, 4000), $now
-FROM parsed_events
+FROM parsed_lines
 WHERE reason IS NOT NULL
 ORDER BY file, line;
 
@@ -17,5 +17,5 @@ LEFT JOIN (
            count(*) FILTER (reason IS NOT NULL) AS quarantined,
            min(occurred_at) FILTER (reason IS NULL) AS min_occurred_at,
            max(occurred_at) FILTER (reason IS NULL) AS max_occurred_at
-    FROM parsed_events GROUP BY file
+    FROM parsed_lines GROUP BY file
 ) s USING (file);
