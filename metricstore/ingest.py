@@ -122,9 +122,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
             conn.execute("ROLLBACK")
             raise
     finally:
-        conn.execute("DROP VIEW IF EXISTS parsed_lines")  # the parsed copy of every line read: free it now
-        for part in parts:
-            conn.execute(f"DROP TABLE IF EXISTS {part}")
+        _drop_parsed(conn, parts)  # the parsed copy of every line read: free it now
     return IngestResult(files_seen=len(files), files_read=len(chosen), lines_read=lines, **stats)
 
 
@@ -155,11 +153,21 @@ def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> l
             cursor.execute("SET TimeZone = 'UTC'")
             cursor.execute(statement, params)
 
-    with ThreadPoolExecutor(len(groups)) as pool:
-        list(pool.map(parse, tables, groups))  # re-raises the first failure
+    try:
+        with ThreadPoolExecutor(len(groups)) as pool:
+            list(pool.map(parse, tables, groups))  # re-raises the first failure, once every group has ended
+    except BaseException:
+        _drop_parsed(conn, tables)
+        raise
     union = " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)  # noqa: S608 (names made above)
     conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
     return tables
+
+
+def _drop_parsed(conn: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    conn.execute("DROP VIEW IF EXISTS parsed_lines")
+    for table in tables:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _balanced_groups(files: list[LandingFile], count: int) -> list[list[LandingFile]]:
