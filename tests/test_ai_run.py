@@ -15,6 +15,7 @@ import yaml
 from metricstore.aggregate import aggregate_window
 from metricstore.catalog import write_catalog_table
 from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.evaluation import run
 from metricstore.evaluation.on_demand import OnDemandError, evaluate_on_demand
 from metricstore.evaluation.run import AiSettings, estimate_window, evaluate_window
 from metricstore.extract import extract_window
@@ -388,3 +389,31 @@ def test_a_rate_limited_burst_is_retried_until_answered(
     assert (result.evaluated, result.failures) == (12, 0)
     latencies = [r[0] for r in conn.execute("SELECT latency_ms FROM ops.llm_calls").fetchall()]
     assert all(0 < ms < 5000 for ms in latencies)
+
+
+def test_answers_are_stored_while_the_rest_are_answered_each_once(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "STORE_EVERY_SECONDS", 0.02)
+    stored: list[int] = []
+    store = run._store
+
+    def counting_store(conn: duckdb.DuckDBPyConnection, chunk: list[Any], *rest: Any) -> None:
+        stored.append(len(chunk))
+        store(conn, chunk, *rest)
+
+    monkeypatch.setattr(run, "_store", counting_store)
+    catalog = catalog_with(tmp_path, SATISFACTION)
+    conversations(landing, 24)
+    prepare(conn, landing, catalog, H12)
+    with FakeClaude(latency_seconds=0.05) as server:
+        result = evaluate_window(
+            conn, catalog, H12, settings=AiSettings(concurrency=4), client_factory=client_for(server)
+        )
+    assert len(stored) > 2 and sum(stored) == 24  # several writes during the fan-out, every answer in one of them
+    assert (result.evaluated, result.calls) == (24, 24)
+    assert conn.execute(
+        "SELECT count(*), count(DISTINCT entity_id) FROM metrics.metric_values WHERE metric_key = 'satisfaction'"
+    ).fetchone() == (24, 24)
+    calls = conn.execute("SELECT count(*), count(DISTINCT conversation_id), min(attempts) FROM ops.llm_calls")
+    assert calls.fetchone() == (24, 24, 1)

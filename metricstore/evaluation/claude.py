@@ -120,23 +120,25 @@ class ClaudeEvaluator:
         record = CallRecord(
             conversation.workspace_id, conversation.conversation_id, [m.key for m in metrics], self.price.model
         )
-        self.calls.append(record)
         max_tokens = self.settings.max_tokens * (2 if retry_of_answer else 1) * max(1, len(metrics) // 4 + 1)
         params = build_request(
             conversation, metrics, model=self.price.model, max_tokens=max_tokens, redacted=self.settings.redact
         )
         answer: dict[str, Any] | None = None
-        for attempt in (1, 2):  # the whole answer once more if it is refused, truncated or not JSON
-            message = await self._send(params, record)
-            if message is None:
-                break
-            self.budget.spent_usd += bill(record, message.usage, self.price)
-            answer, problem = read_answer(message)
-            if answer is not None:
-                record.outcome = "retried_answer" if attempt == 2 or retry_of_answer else "ok"
-                break
-            record.outcome, record.error = "error", problem
-            params = {**params, "max_tokens": params["max_tokens"] * 2}
+        try:
+            for attempt in (1, 2):  # the whole answer once more if it is refused, truncated or not JSON
+                message = await self._send(params, record)
+                if message is None:
+                    break
+                self.budget.spent_usd += bill(record, message.usage, self.price)
+                answer, problem = read_answer(message)
+                if answer is not None:
+                    record.outcome = "retried_answer" if attempt == 2 or retry_of_answer else "ok"
+                    break
+                record.outcome, record.error = "error", problem
+                params = {**params, "max_tokens": params["max_tokens"] * 2}
+        finally:
+            self.calls.append(record)  # once it is final: the fan-out stores calls while others are running
         return answer, record
 
     async def _send(self, params: dict[str, Any], record: CallRecord) -> Any:

@@ -9,6 +9,7 @@ comes from the partition, never from the clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -43,6 +44,7 @@ from metricstore.windows import HOUR, TimeWindow, utc_now
 
 PolarsType = pl.DataType | type[pl.DataType]
 LOCAL_MODEL = "local"
+STORE_EVERY_SECONDS = 1.0  # how often the fan-out writes what has been answered so far
 
 
 @dataclass(frozen=True)
@@ -240,8 +242,7 @@ async def _evaluate_window(
             if not work:
                 continue
             result.pairs_pending += sum(len(item.metrics) for item in work)
-            evaluations, calls = await _fan_out(conn, work, settings, client, tiers, budget, result, batch)
-            _store(conn, evaluations, calls, tiers, result, run_id)
+            await _fan_out(conn, work, settings, client, tiers, budget, result, run_id, batch)
         if batch and client is not None:
             await _submit_batches(conn, client, batch, tiers, settings, result, run_id)
     finally:
@@ -361,9 +362,13 @@ async def _fan_out(
     tiers: dict[str, ModelPrice],
     budget: Budget,
     result: AiRunResult,
+    run_id: str | None,
     batch: list[tuple[_Work, list[MetricDefinition]]] | None = None,
-) -> tuple[list[tuple[_Work, list[Evaluation]]], list[tuple[str, CallRecord]]]:
-    """Answer every unit of work: cache first, then the free tier or Claude (or, in batch mode, a batch)."""
+) -> None:
+    """Answer and store every unit of work: cache first, then the free tier or Claude (or, in batch mode, a
+    batch). What is answered is stored while the rest is being answered (a worker thread writes to the warehouse
+    every STORE_EVERY_SECONDS; the event loop itself never touches the connection during the calls), so the
+    run does not end with one long write, and a run cut short keeps what it was answered."""
     semaphore = asyncio.Semaphore(settings.concurrency)  # one bound on model calls across the whole fan-out
     # Units of work are started only a little ahead of free call slots, so requests are built as they are sent
     # rather than all at once before the first call.
@@ -377,9 +382,29 @@ async def _fan_out(
     }
     cached = _cached_answers(conn, work, tiers)
 
-    async def one(item: _Work) -> tuple[_Work, list[Evaluation]]:
+    answered: list[tuple[_Work, list[Evaluation]]] = []
+    calls_taken = dict.fromkeys(claude, 0)
+    all_answered = asyncio.Event()
+
+    async def one(item: _Work) -> None:
         async with gate:
-            return await answer(item)
+            answered.append(await answer(item))
+
+    async def store_as_answered() -> None:
+        while True:
+            finished = all_answered.is_set()
+            chunk = answered[:]
+            del answered[:]
+            calls = []
+            for tier, evaluator in claude.items():
+                calls += [(tier, record) for record in evaluator.calls[calls_taken[tier] :]]
+                calls_taken[tier] = len(evaluator.calls)
+            if chunk or calls:
+                await asyncio.to_thread(_store, conn, chunk, calls, tiers, result, run_id)
+            if finished:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_answered.wait(), STORE_EVERY_SECONDS)
 
     async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
         content = content_hash(item.conversation.call)
@@ -408,9 +433,12 @@ async def _fan_out(
                     answers[evaluation.metric_key] = evaluation
         return item, [answers[m.key] for m in item.metrics]
 
-    evaluations = await asyncio.gather(*(one(item) for item in work))
-    calls = [(tier, record) for tier, evaluator in claude.items() for record in evaluator.calls]
-    return list(evaluations), calls
+    storing = asyncio.create_task(store_as_answered())
+    try:
+        await asyncio.gather(*(one(item) for item in work))
+    finally:
+        all_answered.set()
+        await storing  # the last answers; and a failed write surfaces here
 
 
 def _model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
