@@ -63,6 +63,9 @@ def write_summary() -> None:
             module.summary(result),
             "",
         ]
+    speedups = Path(__file__).with_name("speedups.md")  # the hand-kept log of what the profiles led to
+    if speedups.exists():
+        parts += [speedups.read_text(encoding="utf-8")]
     (RESULTS / "SUMMARY.md").write_text("\n".join(parts), encoding="utf-8")
 
 

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -266,7 +267,7 @@ class MetricDefinition(BaseModel):
     def is_ai(self) -> bool:
         return self.extraction_mode in AI_MODES
 
-    @property
+    @cached_property  # the model is frozen: computed once per definition, read for every value and cache key
     def definition_version(self) -> str:
         """A digest of exactly the fields that change the values this metric produces."""
         value_fields = {

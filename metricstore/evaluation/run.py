@@ -205,6 +205,14 @@ class _Work:
     conversation: Conversation
     tier: str
     metrics: list[MetricDefinition]
+    _cache_keys: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def cache_keys(self, tiers: dict[str, ModelPrice]) -> dict[str, str]:
+        """Each metric's cache key (metric key → key), the conversation's content hashed once per unit."""
+        if not self._cache_keys:
+            content, model = content_hash(self.conversation.call), _model_for(self.tier, tiers)
+            self._cache_keys.update({m.key: cache_key(content, m, model) for m in self.metrics})
+        return self._cache_keys
 
 
 def evaluate_window(
@@ -331,10 +339,10 @@ def estimate_window(
         cached = _cached_answers(conn, work, tiers)
         for item in work:
             model = _model_for(item.tier, tiers)
-            content = content_hash(item.conversation.call)
+            keys = item.cache_keys(tiers)
             c = item.conversation
             counted |= {(c.workspace_id, m.key, c.conversation_id) for m in item.metrics}
-            todo = [m for m in item.metrics if cache_key(content, m, model) not in cached]
+            todo = [m for m in item.metrics if keys[m.key] not in cached]
             chosen = [m for m in item.metrics if metric_keys is None or m.key in metric_keys]
             for m in chosen:
                 estimate = estimates.setdefault(m.key, MetricEstimate(m.key, item.tier, model))
@@ -407,9 +415,8 @@ async def _fan_out(
                 await asyncio.wait_for(all_answered.wait(), STORE_EVERY_SECONDS)
 
     async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
-        content = content_hash(item.conversation.call)
         model = _model_for(item.tier, tiers)
-        keys = {m.key: cache_key(content, m, model) for m in item.metrics}
+        keys = item.cache_keys(tiers)
         answers: dict[str, Evaluation] = {k: cached[key] for k, key in keys.items() if key in cached}
         todo = [m for m in item.metrics if m.key not in answers]
         conversation_id = item.conversation.conversation_id
@@ -448,11 +455,9 @@ def _model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
 def _cached_answers(
     conn: duckdb.DuckDBPyConnection, work: list[_Work], tiers: dict[str, ModelPrice]
 ) -> dict[str, Evaluation]:
-    keys = []
+    keys: list[str] = []
     for item in work:
-        content = content_hash(item.conversation.call)
-        model = _model_for(item.tier, tiers)
-        keys += [cache_key(content, m, model) for m in item.metrics]
+        keys += item.cache_keys(tiers).values()
     if not keys:
         return {}
     register_frame(conn, "wanted_cache_keys", pl.DataFrame({"cache_key": keys}, schema={"cache_key": pl.String}))
@@ -482,7 +487,7 @@ def _store(
     value_rows, cache_rows = [], []
     for item, answers in evaluations:
         conversation = item.conversation
-        content = content_hash(conversation.call)
+        keys = item.cache_keys(tiers)
         for metric, evaluation in zip(item.metrics, answers, strict=True):
             pair = (conversation.workspace_id, metric.key, conversation.conversation_id)
             if evaluation.status == "skipped":
@@ -508,7 +513,7 @@ def _store(
                 model = evaluation.model or LOCAL_MODEL
                 cache_rows.append(
                     {
-                        "cache_key": cache_key(content, metric, _model_for(item.tier, tiers)),
+                        "cache_key": keys[metric.key],
                         "metric_key": metric.key,
                         "definition_version": metric.definition_version,
                         "model": model,
