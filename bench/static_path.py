@@ -568,13 +568,15 @@ class _ExplainingConnection:
     """Stands in for the DuckDB connection: every data-changing statement runs as ``EXPLAIN (ANALYZE, FORMAT
     JSON)`` (which executes it, side effects included) and its profile is kept; the rest passes through."""
 
-    PROFILED = ("CREATE OR REPLACE TEMP TABLE", "INSERT", "DELETE")
+    PROFILED = ("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TABLE", "INSERT", "DELETE")
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(
+        self, conn: Any, labels: list[tuple[str, str]] | None = None, profiles: list[dict[str, Any]] | None = None
+    ) -> None:
         self._conn = conn
-        self._labels = _statement_labels()
+        self._labels = labels if labels is not None else _statement_labels()
         self.stage = ""
-        self.profiles: list[dict[str, Any]] = []
+        self.profiles: list[dict[str, Any]] = profiles if profiles is not None else []
 
     def execute(self, sql: str, params: Any = None) -> Any:
         text = " ".join(sql.split())
@@ -617,6 +619,18 @@ class _ExplainingConnection:
             }
         )
         return self._conn
+
+    def cursor(self) -> _ExplainingConnection:
+        """A cursor whose statements are profiled into the same list (ingestion parses groups on cursors)."""
+        proxy = _ExplainingConnection(self._conn.cursor(), self._labels, self.profiles)
+        proxy.stage = self.stage
+        return proxy
+
+    def __enter__(self) -> _ExplainingConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
