@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
     files = find_landing_files(landing)
     chosen = files_to_read(conn, files, window)
     now = utc_now()
-    parts = _parse_files(conn, chosen)  # before the transaction, whose snapshot must see what the parse wrote
+    parsed = _parse_files(conn, chosen)  # before the transaction, whose snapshot must see what the parse wrote
     try:
         conn.execute("BEGIN TRANSACTION")
         try:
@@ -122,24 +123,23 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
             conn.execute("ROLLBACK")
             raise
     finally:
-        _drop_parsed(conn, parts)  # the parsed copy of every line read: free it now
+        _drop_parsed(conn, parsed)  # the parsed copy of every line read: free it now
     return IngestResult(files_seen=len(files), files_read=len(chosen), lines_read=lines, **stats)
 
 
-PARSE_DATABASE = "ingest_parse"  # an in-memory database, attached while ingesting, that holds the parsed lines
-
-
-def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[str]:
-    """Parse ``files`` into the temp view ``parsed_lines``; returns the tables behind it.
+def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> str:
+    """Parse ``files`` into the temp view ``parsed_lines``; returns the database that holds what it shows.
 
     A file's line numbers come from a row_number() over its read, which keeps the parse of that file on one
     thread, so the files are split into as many groups of about equal size as DuckDB has threads, and each group
-    is parsed by its own statement, on its own cursor, at the same time. The groups' tables live in an attached
-    in-memory database that every cursor of the connection sees."""
-    conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {PARSE_DATABASE}")
+    is parsed by its own statement, on its own cursor, at the same time. The groups' tables live in an in-memory
+    database attached for this ingestion alone (its own name: another ingestion in the process has its own),
+    which every cursor of the connection sees."""
+    database = f"ingest_parse_{uuid.uuid4().hex[:12]}"
+    conn.execute(f"ATTACH ':memory:' AS {database}")
     threads = int(scalar(conn, "SELECT current_setting('threads')"))
     groups = _balanced_groups(files, max(1, min(threads, len(files))))
-    tables = [f"{PARSE_DATABASE}.parsed_{i}" for i in range(len(groups))]
+    tables = [f"{database}.parsed_{i}" for i in range(len(groups))]
     sources = ", ".join(f"'{s}'" for s in SOURCES)
 
     def parse(table: str, group: list[LandingFile]) -> None:
@@ -157,17 +157,16 @@ def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> l
         with ThreadPoolExecutor(len(groups)) as pool:
             list(pool.map(parse, tables, groups))  # re-raises the first failure, once every group has ended
     except BaseException:
-        _drop_parsed(conn, tables)
+        _drop_parsed(conn, database)
         raise
     union = " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)  # noqa: S608 (names made above)
     conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
-    return tables
+    return database
 
 
-def _drop_parsed(conn: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+def _drop_parsed(conn: duckdb.DuckDBPyConnection, database: str) -> None:
     conn.execute("DROP VIEW IF EXISTS parsed_lines")
-    for table in tables:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(f"DETACH DATABASE IF EXISTS {database}")
 
 
 def _balanced_groups(files: list[LandingFile], count: int) -> list[list[LandingFile]]:

@@ -159,9 +159,11 @@ def test_a_file_that_cannot_be_read_fails_the_run_and_lands_nothing(
     assert _events(conn) == []
     assert conn.execute("SELECT count(*) FROM ops.landing_files").fetchone() == (0,)
     # the parsed groups are dropped with the failed run; the next run (the bad file gone) lands the others
-    assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'ingest_parse'").fetchone() == (0,)
+    attached = "SELECT count(*) FROM duckdb_databases() WHERE database_name LIKE 'ingest_parse%'"
+    assert conn.execute(attached).fetchone() == (0,)
     (landing / "call_intelligence" / "c.jsonl.gz").unlink()
     assert ingest_window(conn, landing, H10).events_ingested == 2
+    assert conn.execute(attached).fetchone() == (0,)
 
 
 def test_envelope_is_stored_typed(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
