@@ -626,12 +626,6 @@ class _ExplainingConnection:
         proxy.stage = self.stage
         return proxy
 
-    def __enter__(self) -> _ExplainingConnection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._conn.close()
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 

@@ -142,23 +142,26 @@ def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> s
     tables = [f"{database}.parsed_{i}" for i in range(len(groups))]
     sources = ", ".join(f"'{s}'" for s in SOURCES)
 
-    def parse(table: str, group: list[LandingFile]) -> None:
+    def parse(cursor: duckdb.DuckDBPyConnection, table: str, group: list[LandingFile]) -> None:
         params: list[Any] = []
         for f in group:
             params += [str(f.path), f.source, str(f.path)]
         (statement,) = split_statements(
             render_sql("ingest/parse_events.sql", files=group, sources=sources, table=table)
         )
-        with conn.cursor() as cursor:
-            cursor.execute("SET TimeZone = 'UTC'")
-            cursor.execute(statement, params)
+        cursor.execute("SET TimeZone = 'UTC'")
+        cursor.execute(statement, params)
 
+    cursors = [conn.cursor() for _ in groups]  # made here, each then used by one thread only
     try:
         with ThreadPoolExecutor(len(groups)) as pool:
-            list(pool.map(parse, tables, groups))  # re-raises the first failure, once every group has ended
+            list(pool.map(parse, cursors, tables, groups))  # re-raises the first failure, once every group ended
     except BaseException:
         _drop_parsed(conn, database)
         raise
+    finally:
+        for cursor in cursors:
+            cursor.close()
     union = " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)  # noqa: S608 (names made above)
     conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
     return database
