@@ -152,18 +152,23 @@ def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> s
         cursor.execute("SET TimeZone = 'UTC'")
         cursor.execute(statement, params)
 
-    cursors = [conn.cursor() for _ in groups]  # made here, each then used by one thread only
+    cursors: list[duckdb.DuckDBPyConnection] = []
     try:
+        cursors += [conn.cursor() for _ in groups]  # made here, each then used by one thread only
         with ThreadPoolExecutor(len(groups)) as pool:
             list(pool.map(parse, cursors, tables, groups))  # re-raises the first failure, once every group ended
+        # (part, part_row) names a parsed line even when two landing entries are one file (symlinks)
+        union = " UNION ALL ".join(
+            f"SELECT *, {i} AS part, rowid AS part_row FROM {table}"  # noqa: S608 (names made above)
+            for i, table in enumerate(tables)
+        )
+        conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
     except BaseException:
         _drop_parsed(conn, database)
         raise
     finally:
         for cursor in cursors:
             cursor.close()
-    union = " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)  # noqa: S608 (names made above)
-    conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
     return database
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from metricstore.aggregate import aggregate_window
 from metricstore.catalog import write_catalog_table
 from metricstore.definitions import MetricCatalog, load_catalog
 from metricstore.evaluation import run
+from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.on_demand import OnDemandError, evaluate_on_demand
 from metricstore.evaluation.run import AiSettings, estimate_window, evaluate_window
 from metricstore.extract import extract_window
@@ -417,3 +419,33 @@ def test_answers_are_stored_while_the_rest_are_answered_each_once(
     ).fetchone() == (24, 24)
     calls = conn.execute("SELECT count(*), count(DISTINCT conversation_id), min(attempts) FROM ops.llm_calls")
     assert calls.fetchone() == (24, 24, 1)
+
+
+def test_a_unit_that_fails_stops_the_others_and_what_was_answered_is_kept(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error in one unit cancels the calls still running (recorded as interrupted, never as
+    answers) and every answer that came back before is stored."""
+    catalog = catalog_with(tmp_path, SATISFACTION)
+    conversations(landing, 12)
+    prepare(conn, landing, catalog, H12)
+    answered: list[str] = []
+    evaluate = ClaudeEvaluator.evaluate
+
+    async def failing_evaluate(self: ClaudeEvaluator, conversation: Any, metrics: Any) -> Any:
+        if conversation.conversation_id == "c2026-11-20T127":
+            await asyncio.sleep(0.3)  # some calls have come back by now, others are on the wire
+            raise RuntimeError("a bug in one unit")
+        evaluations = await evaluate(self, conversation, metrics)
+        answered.append(conversation.conversation_id)
+        return evaluations
+
+    monkeypatch.setattr(ClaudeEvaluator, "evaluate", failing_evaluate)
+    with FakeClaude(latency_seconds=0.2) as server, pytest.raises(RuntimeError, match="a bug in one unit"):
+        evaluate_window(conn, catalog, H12, settings=AiSettings(concurrency=3), client_factory=client_for(server))
+    stored = sorted(r[0] for r in values(conn, "satisfaction"))
+    assert stored == sorted(answered) and 0 < len(answered) < 11
+    calls = conn.execute("SELECT conversation_id, outcome, error FROM ops.llm_calls").fetchall()
+    interrupted = [c for c, outcome, error in calls if outcome == "error" and error.startswith("interrupted")]
+    assert interrupted and not set(interrupted) & set(answered)
+    assert sorted(c for c, outcome, _ in calls if outcome == "ok") == sorted(answered)

@@ -166,6 +166,17 @@ def test_a_file_that_cannot_be_read_fails_the_run_and_lands_nothing(
     assert conn.execute(attached).fetchone() == (0,)
 
 
+def test_a_file_reached_twice_through_a_symlink_lands_its_events_once(
+    conn: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    path = write_landing(landing, "call_intelligence/a.jsonl", [event("e1", T10, id="c1"), event("e2", T10, id="c2")])
+    (landing / "call_intelligence" / "b.jsonl").symlink_to(path)
+    result = ingest_window(conn, landing, H10)
+    file = str(path.resolve())
+    assert _events(conn) == [("e1", file, 1), ("e2", file, 2)]
+    assert (result.events_ingested, result.duplicates_dropped) == (2, 2)
+
+
 def test_envelope_is_stored_typed(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
     write_landing(
         landing,

@@ -137,6 +137,9 @@ class ClaudeEvaluator:
                     break
                 record.outcome, record.error = "error", problem
                 params = {**params, "max_tokens": params["max_tokens"] * 2}
+        except BaseException as exc:  # cancelled or failed mid-call: recorded as such, never as an answer
+            record.outcome, record.error = "error", f"interrupted: {type(exc).__name__}: {exc}"
+            raise
         finally:
             self.calls.append(record)  # once it is final: the fan-out stores calls while others are running
         return answer, record

@@ -399,20 +399,25 @@ async def _fan_out(
             answered.append(await answer(item))
 
     async def store_as_answered() -> None:
-        while True:
-            finished = all_answered.is_set()
-            chunk = answered[:]
-            del answered[:]
-            calls = []
-            for tier, evaluator in claude.items():
-                calls += [(tier, record) for record in evaluator.calls[calls_taken[tier] :]]
-                calls_taken[tier] = len(evaluator.calls)
-            if chunk or calls:
-                await asyncio.to_thread(_store, conn, chunk, calls, tiers, result, run_id)
-            if finished:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_answered.wait(), STORE_EVERY_SECONDS)
+        try:
+            while True:
+                finished = all_answered.is_set()
+                chunk = answered[:]
+                del answered[:]
+                calls = []
+                for tier, evaluator in claude.items():
+                    calls += [(tier, record) for record in evaluator.calls[calls_taken[tier] :]]
+                    calls_taken[tier] = len(evaluator.calls)
+                if chunk or calls:
+                    await asyncio.to_thread(_store, conn, chunk, calls, tiers, result, run_id)
+                if finished:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_answered.wait(), STORE_EVERY_SECONDS)
+        except BaseException:
+            for task in tasks:  # a failed write stops the spending: nothing answered from here on could be kept
+                task.cancel()
+            raise
 
     async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
         model = _model_for(item.tier, tiers)
@@ -440,12 +445,19 @@ async def _fan_out(
                     answers[evaluation.metric_key] = evaluation
         return item, [answers[m.key] for m in item.metrics]
 
+    tasks = [asyncio.create_task(one(item)) for item in work]
     storing = asyncio.create_task(store_as_answered())
     try:
-        await asyncio.gather(*(one(item) for item in work))
+        await asyncio.gather(*tasks)
+    except BaseException:
+        # one unit failed (or the run was interrupted): stop the others, then store all that was answered
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         all_answered.set()
-        await storing  # the last answers; and a failed write surfaces here
+        await storing  # the last answers and calls; a failed write surfaces here
 
 
 def _model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
