@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import get_args
 
 import duckdb
 import pytest
 
+from metricstore.definitions import ChannelScope, MetricType
+from metricstore.evaluation.base import Status
 from metricstore.warehouse import ENUM_COLUMNS, connect
 
 ROW = ("ws", "m", "numerical", "conversation", "c1", "voice", "inbound", "production", "ok")
@@ -59,3 +62,16 @@ def test_enum_columns_read_and_filter_as_text_and_refuse_other_values(tmp_path: 
     assert conn.execute("SELECT count(*) FROM metrics.metric_values WHERE status = 'unknown'").fetchall() == [(0,)]
     with pytest.raises(duckdb.ConversionException):
         conn.execute(INSERT, [*ROW[:-1], "great"])
+
+
+def test_enum_vocabularies_match_the_code(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "w.duckdb")
+
+    def values(type_name: str) -> set[str]:
+        return {r[0] for r in conn.execute(f"SELECT unnest(enum_range(NULL::{type_name}))").fetchall()}
+
+    assert values("metric_type_t") == set(get_args(MetricType))
+    assert values("channel_t") | {"all", "inbound", "outbound"} == set(get_args(ChannelScope))
+    assert values("direction_t") == {"inbound", "outbound"}
+    stored_statuses = set(get_args(Status)) - {"error", "skipped"}  # AI errors and skips are never stored
+    assert values("value_status_t") == stored_statuses | {"missing", "invalid"}  # + the static path's own
