@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -148,6 +150,30 @@ def builtin_defs(folder: Path) -> Path:
     defs = folder / "metric_defs"
     shutil.copytree(REPO / "metric_defs" / "builtin", defs / "builtin")
     return defs
+
+
+def pipeline_steps(conn: Any, catalog: Any, landing: Path, window: Any) -> list[tuple[str, Callable[[], Any]]]:
+    """ingest → extract → aggregate of one window, as (name, call) pairs for a benchmark to time."""
+    from metricstore.aggregate import aggregate_window
+    from metricstore.extract import extract_window
+    from metricstore.ingest import ingest_window
+
+    return [
+        ("ingest", lambda: ingest_window(conn, landing, window)),
+        ("extract", lambda: extract_window(conn, catalog, window)),
+        ("aggregate", lambda: aggregate_window(conn, catalog, window)),
+    ]
+
+
+def time_steps(steps: list[tuple[str, Callable[[], Any]]]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Run the steps in order: seconds and result of each, by name."""
+    seconds: dict[str, float] = {}
+    results: dict[str, Any] = {}
+    for name, step in steps:
+        started = time.perf_counter()
+        results[name] = step()
+        seconds[name] = time.perf_counter() - started
+    return seconds, results
 
 
 def reset_peak_rss() -> bool:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.generate import builtin_defs, generate_landing, run_in_child
+from bench.generate import builtin_defs, generate_landing, pipeline_steps, run_in_child, time_steps
 
 DAYS = 30
 QUICK_DAYS = 3
@@ -48,24 +48,12 @@ def _open(payload: dict[str, Any]) -> tuple[Any, Any]:
 
 def window_child(payload: dict[str, Any]) -> dict[str, Any]:
     """ingest + extract + aggregate of one window on the given warehouse; seconds per stage."""
-    from metricstore.aggregate import aggregate_window
-    from metricstore.extract import extract_window
-    from metricstore.ingest import ingest_window
     from metricstore.windows import TimeWindow
 
     conn, catalog = _open(payload)
     window = TimeWindow(datetime.fromisoformat(payload["start"]), datetime.fromisoformat(payload["end"]))
-    landing = Path(payload["landing"])
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    ingested = ingest_window(conn, landing, window)
-    seconds["ingest"] = time.perf_counter() - started
-    started = time.perf_counter()
-    extracted = extract_window(conn, catalog, window)
-    seconds["extract"] = time.perf_counter() - started
-    started = time.perf_counter()
-    aggregated = aggregate_window(conn, catalog, window)
-    seconds["aggregate"] = time.perf_counter() - started
+    seconds, results = time_steps(pipeline_steps(conn, catalog, Path(payload["landing"]), window))
+    ingested, extracted, aggregated = results["ingest"], results["extract"], results["aggregate"]
     rows = {
         table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 (fixed names)
         for table in ("raw.events", "metrics.metric_values", "metrics.metric_aggregates", "ops.landing_files")

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.generate import builtin_defs, generate_landing, run_in_child
+from bench.generate import builtin_defs, generate_landing, pipeline_steps, run_in_child, time_steps
 
 CONVERSATIONS = 5_000
 QUICK_CONVERSATIONS = 1_000
@@ -32,11 +32,8 @@ REPEATS = 3
 
 def direct_child(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    from metricstore.aggregate import aggregate_window
     from metricstore.catalog import write_catalog_table
     from metricstore.definitions import load_catalog
-    from metricstore.extract import extract_window
-    from metricstore.ingest import ingest_window
     from metricstore.warehouse import connect
     from metricstore.windows import window_for_partition
 
@@ -46,16 +43,8 @@ def direct_child(payload: dict[str, Any]) -> dict[str, Any]:
     catalog = load_catalog(Path(payload["metric_defs"]))
     conn = connect(Path(payload["warehouse"]))
     write_catalog_table(conn, catalog)
-    stages: dict[str, float] = {}
-    mark = time.perf_counter()
-    ingested = ingest_window(conn, Path(payload["landing"]), window)
-    stages["ingest"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    extracted = extract_window(conn, catalog, window)
-    stages["extract"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    aggregated = aggregate_window(conn, catalog, window)
-    stages["aggregate"] = time.perf_counter() - mark
+    stages, results = time_steps(pipeline_steps(conn, catalog, Path(payload["landing"]), window))
+    ingested, extracted, aggregated = results["ingest"], results["extract"], results["aggregate"]
     conn.close()
     return {
         "import_seconds": round(import_seconds, 3),

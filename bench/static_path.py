@@ -36,6 +36,7 @@ from bench.generate import (
     builtin_defs,
     generate_landing,
     peak_rss_bytes,
+    pipeline_steps,
     reset_peak_rss,
     run_in_child,
 )
@@ -59,19 +60,10 @@ GIB = 1024**3
 
 def _stages(conn: Any, catalog: Any, landing: Path, start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
     """ingest → extract → aggregate over one window; seconds, peak RSS and what each stage reported."""
-    from metricstore.aggregate import aggregate_window
-    from metricstore.extract import extract_window
-    from metricstore.ingest import ingest_window
     from metricstore.windows import TimeWindow
 
-    window = TimeWindow(start, end)
-    steps: list[tuple[str, Callable[[], Any]]] = [
-        ("ingest", lambda: ingest_window(conn, landing, window)),
-        ("extract", lambda: extract_window(conn, catalog, window)),
-        ("aggregate", lambda: aggregate_window(conn, catalog, window)),
-    ]
     stages: dict[str, dict[str, Any]] = {}
-    for name, step in steps:
+    for name, step in pipeline_steps(conn, catalog, landing, TimeWindow(start, end)):
         if hasattr(conn, "stage"):
             conn.stage = name
         reset = reset_peak_rss()
