@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ import duckdb
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from metricstore.config import Settings
+from metricstore.config import Settings, published_beside
 from metricstore.definitions import MetricCatalog, load_catalog
 from metricstore.warehouse import prepare
 
@@ -21,13 +22,20 @@ class MetricStoreResource(ConfigurableResource):
     warehouse: str = ""
     landing: str = ""
     metric_defs: str = ""
+    published: str = ""
 
     def settings(self) -> Settings:
         env = Settings.from_env()
+        warehouse = Path(self.warehouse) if self.warehouse else env.warehouse
+        if self.published:
+            published = Path(self.published)
+        else:  # a warehouse given here and no METRICSTORE_PUBLISHED: publish beside that warehouse
+            published = env.published if "METRICSTORE_PUBLISHED" in os.environ else published_beside(warehouse)
         return Settings(
-            warehouse=Path(self.warehouse) if self.warehouse else env.warehouse,
+            warehouse=warehouse,
             landing=Path(self.landing) if self.landing else env.landing,
             metric_defs=Path(self.metric_defs) if self.metric_defs else env.metric_defs,
+            published=published,
         )
 
     def catalog(self) -> MetricCatalog:

@@ -9,16 +9,27 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the warehouse, the landing folder and the metric definitions live."""
+    """Where the warehouse, the landing folder and the metric definitions live, and where readers read.
+
+    ``published`` is the read-only snapshot of the warehouse that the job publishes after each run: the API,
+    ``metricstore query`` and analysts open it, never the warehouse the job writes (CONTRACT §5)."""
 
     warehouse: Path
     landing: Path
     metric_defs: Path
+    published: Path
 
     @classmethod
     def from_env(cls) -> Settings:
+        warehouse = Path(os.environ.get("METRICSTORE_WAREHOUSE", "data/warehouse.duckdb"))
         return cls(
-            warehouse=Path(os.environ.get("METRICSTORE_WAREHOUSE", "data/warehouse.duckdb")),
+            warehouse=warehouse,
             landing=Path(os.environ.get("METRICSTORE_LANDING", "data/landing")),
             metric_defs=Path(os.environ.get("METRICSTORE_METRIC_DEFS", "metric_defs")),
+            published=Path(os.environ.get("METRICSTORE_PUBLISHED") or published_beside(warehouse)),
         )
+
+
+def published_beside(warehouse: Path) -> Path:
+    """The default published snapshot of a warehouse: ``<its folder>/published/<its name>``."""
+    return warehouse.parent / "published" / warehouse.name

@@ -221,3 +221,13 @@ CREATE TABLE IF NOT EXISTS ops.llm_batch_requests (
     definition_versions VARCHAR[] NOT NULL,
     collected       BOOLEAN NOT NULL
 );
+
+-- Each conversation as its latest call_intelligence snapshot (later occurred_at, then higher snapshot_version):
+-- what on-demand evaluation and the post-call record read. Published for readers like metric_values.
+CREATE OR REPLACE VIEW raw.conversations AS
+SELECT workspace_id, conversation_id, event_id, session_id, service_id, channel, direction, is_simulation,
+       occurred_at, snapshot_version, data
+FROM raw.events
+WHERE conversation_id IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY workspace_id, conversation_id
+                           ORDER BY occurred_at DESC, snapshot_version DESC NULLS LAST, event_id DESC) = 1;
