@@ -36,6 +36,7 @@ class MetricStoreResource(ConfigurableResource):
             landing=Path(self.landing) if self.landing else env.landing,
             metric_defs=Path(self.metric_defs) if self.metric_defs else env.metric_defs,
             published=published,
+            api_keys=env.api_keys,
         )
 
     def catalog(self) -> MetricCatalog:
