@@ -40,7 +40,7 @@ def aggregate_specs(catalog: MetricCatalog, workspaces: list[str]) -> pl.DataFra
                     "numerator_aggregation": numerator.aggregation if numerator else None,
                     # static and sql_expr values are unique per entity (each extraction replaces every version
                     # in its window); only AI values may hold several versions that need the latest picked
-                    "latest_only": d.extraction_mode not in ("static", "sql_expr"),
+                    "latest_only": d.computed_mode not in ("static", "sql_expr"),
                 }
             )
     return pl.DataFrame(
@@ -97,6 +97,8 @@ def _aggregate(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: 
             conn, "SELECT count(*) FROM metrics.metric_aggregates WHERE computed_at = ?", [params["computed_at"]]
         )
         conn.execute("DELETE FROM ops.stale_periods")
+        # The days whose values changed: the next publish rewrites their Parquet parts (metricstore/published.py).
+        conn.executemany("INSERT OR IGNORE INTO ops.publish_pending VALUES (?)", [[d.date()] for d in days])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -12,13 +12,15 @@ from assets.ai import ai_metric_values
 from assets.ingestion import landed_events
 from assets.metrics import metric_aggregates, metric_values
 from assets.resources import MetricStoreResource
+from assets.serving import published_warehouse
 
 # Steps share one DuckDB file, which takes one writer at a time: run them one after another in one process.
 hourly_metrics = define_asset_job(
     "hourly_metrics",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    description="Ingest the hour's landing events, compute static and AI metric values, recompute aggregates.",
+    description="Ingest the hour's landing events, compute static and AI metric values, recompute aggregates, "
+    "publish them for readers.",
 )
 
 hourly_metrics_schedule = build_schedule_from_partitioned_job(
@@ -28,7 +30,7 @@ hourly_metrics_schedule = build_schedule_from_partitioned_job(
 )
 
 defs = Definitions(
-    assets=[landed_events, metric_values, ai_metric_values, metric_aggregates],
+    assets=[landed_events, metric_values, ai_metric_values, metric_aggregates, published_warehouse],
     jobs=[hourly_metrics],
     schedules=[hourly_metrics_schedule],
     resources={"metricstore": MetricStoreResource()},

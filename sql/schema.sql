@@ -231,3 +231,18 @@ FROM raw.events
 WHERE conversation_id IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY workspace_id, conversation_id
                            ORDER BY occurred_at DESC, snapshot_version DESC NULLS LAST, event_id DESC) = 1;
+
+-- Publishing (metricstore/published.py): days whose metric values or conversations changed since the last
+-- publish (written by the aggregate step in the same transaction), and the Parquet parts readers see.
+CREATE TABLE IF NOT EXISTS ops.publish_pending (
+    day  DATE PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS ops.published_parts (
+    relation       VARCHAR NOT NULL,     -- metrics.metric_values | raw.conversations
+    day            DATE NOT NULL,
+    path           VARCHAR,              -- NULL: the day has no rows
+    rows           BIGINT NOT NULL,
+    bytes          BIGINT NOT NULL,
+    published_at   TIMESTAMP NOT NULL,
+    superseded_at  TIMESTAMP             -- NULL while current
+);
