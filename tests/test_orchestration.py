@@ -20,7 +20,13 @@ def test_definitions_load() -> None:
     assert schedule.job_name == "hourly_metrics"
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"raw/events", "metrics/metric_values", "metrics/ai_metric_values", "metrics/metric_aggregates"}
+    assert keys == {
+        "raw/events",
+        "metrics/metric_values",
+        "metrics/ai_metric_values",
+        "metrics/metric_aggregates",
+        "serving/published_warehouse",
+    }
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("metrics/metric_values", "required_metrics_present") in checks
     assert graph.get(AssetKey(["metrics", "metric_aggregates"])).parent_keys == {
