@@ -1,4 +1,7 @@
-"""On-demand evaluation of one metric on one conversation: nothing is persisted."""
+"""On-demand evaluation of one metric on one conversation: nothing is persisted.
+
+It reads conversations from ``raw.conversations`` (their latest snapshots), so it runs on the published warehouse
+the API and the CLI open, never on the one the job writes."""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ import asyncio
 import duckdb
 
 from metricstore.definitions import MetricCatalog, MetricDefinition
-from metricstore.evaluation.base import Evaluation
+from metricstore.evaluation.base import Conversation, Evaluation
 from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import model_tiers
-from metricstore.evaluation.run import ClientFactory, default_client, load_conversation
+from metricstore.evaluation.run import ClientFactory, conversation_from_row, default_client
 
 
 class OnDemandError(Exception):
@@ -32,7 +35,7 @@ def find_metric(catalog: MetricCatalog, workspace_id: str, key: str) -> MetricDe
 def conversation_workspace(conn: duckdb.DuckDBPyConnection, conversation_id: str) -> str:
     """The one workspace that has this conversation; an error when none or several do."""
     rows = conn.execute(
-        "SELECT DISTINCT workspace_id FROM raw.events WHERE conversation_id = ? ORDER BY 1", [conversation_id]
+        "SELECT workspace_id FROM raw.conversations WHERE conversation_id = ? ORDER BY 1", [conversation_id]
     ).fetchall()
     if not rows:
         raise OnDemandError("unknown_conversation", f"no conversation '{conversation_id}' in the warehouse")
@@ -40,6 +43,17 @@ def conversation_workspace(conn: duckdb.DuckDBPyConnection, conversation_id: str
         names = ", ".join(r[0] for r in rows)
         raise OnDemandError("unknown_conversation", f"'{conversation_id}' is in several workspaces ({names}): give one")
     return str(rows[0][0])
+
+
+def find_conversation(conn: duckdb.DuckDBPyConnection, workspace_id: str, conversation_id: str) -> Conversation | None:
+    """A conversation by its latest snapshot (``raw.conversations``), or None."""
+    cursor = conn.execute(
+        "SELECT * FROM raw.conversations WHERE workspace_id = ? AND conversation_id = ?",
+        [workspace_id, conversation_id],
+    )
+    names = [column[0] for column in cursor.description or []]
+    row = cursor.fetchone()
+    return conversation_from_row(dict(zip(names, row, strict=True))) if row is not None else None
 
 
 def evaluate_on_demand(
@@ -55,12 +69,12 @@ def evaluate_on_demand(
     workspace_id = workspace_id or conversation_workspace(conn, conversation_id)
     metric = find_metric(catalog, workspace_id, key)
     if not metric.is_ai:
-        mode = metric.extraction_mode or "derived ratio"
+        mode = metric.computed_mode or "derived ratio"
         raise OnDemandError(
             "unsupported_mode",
             f"'{key}' is a {mode} metric, computed by the hourly job; on-demand evaluation is for AI metrics",
         )
-    conversation = load_conversation(conn, workspace_id, conversation_id)
+    conversation = find_conversation(conn, workspace_id, conversation_id)
     if conversation is None:
         raise OnDemandError("unknown_conversation", f"no conversation '{conversation_id}' in workspace {workspace_id}")
     if metric.model_tier == "free":

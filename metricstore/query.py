@@ -1,0 +1,425 @@
+"""The read side of the metric store: one function per query route of the API (CONTRACT §6), over a connection
+to the published warehouse. The HTTP API and ``metricstore query`` both call these and return their models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, get_args
+
+import duckdb
+from pydantic import BaseModel, Field
+
+from metricstore.definitions import Aggregation, LoadedDefinition, MetricCatalog, MetricDefinition, MetricType
+from metricstore.warehouse import render_sql
+
+Source = Literal["production", "simulation"]
+Scope = Literal["aggregate", "entity", "all"]
+Granularity = Literal["hourly", "daily"]
+EntityType = Literal["conversation", "event"]
+# A per-entity value as its metric type gives it: numerical → number, categorical/text → string, boolean, list.
+TypedValue = bool | float | str | list[str] | None
+
+MAX_SERIES_ROWS = 365
+MAX_ENTITY_ROWS = 10_000
+QueryErrorKind = Literal["unknown_metric", "invalid_parameter", "unknown_call"]
+
+
+class QueryError(Exception):
+    """A query that cannot be answered; ``kind`` says why: ``unknown_metric`` (the API answers 404),
+    ``invalid_parameter`` (422) or ``unknown_call`` (404, the post-call record)."""
+
+    def __init__(self, kind: QueryErrorKind, message: str):
+        self.kind: QueryErrorKind = kind
+        self.message = message
+        super().__init__(message)
+
+
+class AggregateLatest(BaseModel):
+    """The latest aggregate of one metric and source."""
+
+    metric_key: str = Field(description="The metric's key.")
+    name: str = Field(description="The metric's display name.")
+    metric_type: MetricType = Field(description="The type of the metric's per-entity values.")
+    aggregation: Aggregation = Field(description="How the period's values were aggregated.")
+    unit: str | None = Field(description="The unit of the value, when the definition gives one.")
+    granularity: Granularity = Field(description="The metric's own period granularity.")
+    period_start: datetime = Field(description="Start of the period (UTC) this aggregate covers.")
+    source: Source = Field(description="Production or simulation conversations.")
+    value: float | None = Field(description="The aggregate; null where it is undefined (a ratio over 0).")
+    sample_count: int = Field(description="How many values the aggregate was computed from.")
+    computed_at: datetime = Field(description="When the job computed this aggregate (UTC).")
+
+
+class EntityLatest(BaseModel):
+    """The latest value of one metric for one entity (a conversation or an event)."""
+
+    metric_key: str = Field(description="The metric's key.")
+    metric_type: MetricType = Field(description="Decides the type of `value`.")
+    entity_type: EntityType = Field(description="`conversation` (call-intelligence snapshots) or `event`.")
+    entity_id: str = Field(description="The conversation id (data.id) or the event id.")
+    session_id: str | None = Field(description="The event envelope's session id.")
+    service_id: str | None = Field(description="The event envelope's service id.")
+    channel: str | None = Field(description="voice, text or surface.")
+    direction: str | None = Field(description="inbound or outbound, when known.")
+    source: Source = Field(description="Production or simulation.")
+    value: TypedValue = Field(
+        description="The typed value: a number (numerical), a string (categorical, text), a boolean or a list of "
+        "strings; null when the value is missing or invalid."
+    )
+    status: str = Field(description="ok, out_of_range, missing, invalid or not_applicable; only ok is aggregated.")
+    definition_version: str = Field(description="The version of the definition that produced the value.")
+    occurred_at: datetime = Field(description="When the entity occurred (UTC).")
+    evaluated_at: datetime = Field(description="When the value was computed (UTC).")
+
+
+class LatestResponse(BaseModel):
+    """`GET /v1/{ws}/metrics/latest`: latest aggregates, latest per-entity values, or both."""
+
+    workspace_id: str = Field(description="The workspace queried.")
+    scope: Scope = Field(description="What was asked for: `aggregate`, `entity` or `all`.")
+    source: Source | None = Field(description="The source filter; null for both.")
+    aggregates: list[AggregateLatest] = Field(
+        default_factory=list, description="Latest aggregate per metric and source (scope aggregate or all)."
+    )
+    entities: list[EntityLatest] = Field(
+        default_factory=list, description="Latest value per metric and entity, newest first (scope entity or all)."
+    )
+    entities_truncated: bool = Field(
+        default=False, description="True when more entity values matched than the limit; narrow the filters."
+    )
+
+
+class ValuePoint(BaseModel):
+    """One period of a metric's aggregate series."""
+
+    period_start: datetime = Field(description="Start of the period (UTC).")
+    value: float | None = Field(description="The aggregate of the period; null where undefined.")
+    sample_count: int = Field(description="How many values the aggregate was computed from.")
+
+
+class ValuesResponse(BaseModel):
+    """`GET /v1/{ws}/metrics/{key}`: a metric's aggregates at its own granularity, newest first."""
+
+    workspace_id: str = Field(description="The workspace queried.")
+    metric_key: str = Field(description="The metric's key.")
+    name: str = Field(description="The metric's display name.")
+    unit: str | None = Field(description="The unit of the values.")
+    aggregation: Aggregation = Field(description="How each period's values are aggregated.")
+    granularity: Granularity = Field(description="The metric's own period granularity.")
+    source: Source = Field(description="Production or simulation.")
+    date_from: date | None = Field(description="First day included (UTC), if given.")
+    date_to: date | None = Field(description="Last day included (UTC), if given.")
+    limit: int = Field(description="The most periods returned (1–365).")
+    points: list[ValuePoint] = Field(description="The periods, newest first.")
+
+
+class TrendPoint(BaseModel):
+    """One day of a metric's daily series."""
+
+    day: date = Field(description="The day (UTC).")
+    value: float | None = Field(description="The daily aggregate; null on a day without data.")
+    sample_count: int = Field(description="How many values the aggregate was computed from; 0 on a day without data.")
+
+
+class TrendSummary(BaseModel):
+    """The change between the first and the last day that has a value."""
+
+    first_day: date | None = Field(default=None, description="The first day with a value.")
+    first_value: float | None = Field(default=None, description="Its value.")
+    last_day: date | None = Field(default=None, description="The last day with a value.")
+    last_value: float | None = Field(default=None, description="Its value.")
+    change: float | None = Field(default=None, description="last_value - first_value.")
+    change_pct: float | None = Field(default=None, description="The change in percent of first_value (null at 0).")
+    direction: Literal["up", "down", "flat"] | None = Field(
+        default=None, description="The sign of the change; null with fewer than two days with a value."
+    )
+
+
+class TrendResponse(BaseModel):
+    """`GET /v1/{ws}/metrics/{key}/trend`: the daily series of the last `days` days, gaps filled."""
+
+    workspace_id: str = Field(description="The workspace queried.")
+    metric_key: str = Field(description="The metric's key.")
+    name: str = Field(description="The metric's display name.")
+    unit: str | None = Field(description="The unit of the values.")
+    aggregation: Aggregation = Field(description="How each day's values are aggregated.")
+    source: Source = Field(description="Production or simulation.")
+    days: int = Field(description="The length of the window in days (1–365).")
+    start_day: date | None = Field(description="The first day of the window; null when nothing is published.")
+    end_day: date | None = Field(
+        description="The newest day the workspace has published aggregates for (not today's date): the same "
+        "published store always gives the same trend."
+    )
+    points: list[TrendPoint] = Field(description="One point per day, oldest first.")
+    summary: TrendSummary = Field(description="First and last value of the window and the change between them.")
+
+
+class CatalogEntry(BaseModel):
+    """One metric of the workspace with its configuration and what the published store holds for it."""
+
+    key: str = Field(description="The metric's key.")
+    name: str = Field(description="The metric's display name.")
+    builtin: bool = Field(description="Shipped with the product (true) or a custom metric of the workspace.")
+    active: bool = Field(description="Computed by the job.")
+    definition_version: str = Field(description="The version of the current definition.")
+    published_definition_version: str | None = Field(
+        description="The version the last published run computed with; differs until the next run picks up a change."
+    )
+    has_values: bool = Field(description="Whether the published store holds any value or aggregate of it yet.")
+    latest_period_start: datetime | None = Field(description="Start of its newest published aggregate period.")
+    definition: MetricDefinition = Field(description="The full definition.")
+
+
+class CatalogResponse(BaseModel):
+    """`GET /v1/{ws}/metrics/catalog`: every metric of the workspace, built-in and custom."""
+
+    workspace_id: str = Field(description="The workspace queried.")
+    default_metrics_enabled: bool = Field(description="Whether the 12 post-call default metrics apply.")
+    metrics: list[CatalogEntry] = Field(description="Built-ins first, then custom metrics, each in file order.")
+
+
+def typed_value(metric_type: str, num: Any, text: Any, flag: Any, items: Any) -> TypedValue:
+    """A stored value as its metric type gives it (an AI answer may sit in another column: then that one)."""
+    preferred = {"numerical": num, "boolean": flag, "list": items}.get(metric_type, text)
+    if preferred is not None:
+        return preferred
+    return next((v for v in (num, text, flag, items) if v is not None), None)
+
+
+def workspace_metrics(catalog: MetricCatalog, workspace_id: str) -> list[LoadedDefinition]:
+    """The metrics a workspace can query: built-ins (less the post-call defaults when it turned them off) and
+    its custom metrics, inactive ones included (their history stays readable)."""
+    return catalog.definitions_for(workspace_id, include_inactive=True)
+
+
+def find_metric(catalog: MetricCatalog, workspace_id: str, key: str) -> MetricDefinition:
+    """The definition of ``key`` in a workspace; :class:`QueryError` ``unknown_metric`` when it has none."""
+    for loaded in workspace_metrics(catalog, workspace_id):
+        if loaded.definition.key == key:
+            return loaded.definition
+    raise QueryError("unknown_metric", f"no metric '{key}' in workspace {workspace_id}")
+
+
+def latest(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    workspace_id: str,
+    *,
+    source: Source | None = None,
+    scope: Scope = "aggregate",
+    entity_type: EntityType | None = None,
+    entity_id: str | None = None,
+    service_id: str | None = None,
+    session_id: str | None = None,
+    limit: int = 1000,
+) -> LatestResponse:
+    """The latest aggregate of each of the workspace's metrics (``scope="aggregate"``), the latest value of each
+    metric per entity (``"entity"``, filtered by entity and envelope ids, newest ``limit`` values), or both."""
+    _check_choice("source", source, Source, optional=True)
+    _check_choice("scope", scope, Scope)
+    _check_choice("entity_type", entity_type, EntityType, optional=True)
+    _check_range("limit", limit, 1, MAX_ENTITY_ROWS)
+    metrics = {d.definition.key: d.definition for d in workspace_metrics(catalog, workspace_id)}
+    response = LatestResponse(workspace_id=workspace_id, scope=scope, source=source)
+    if scope in ("aggregate", "all"):
+        filters, params = _filters({"source = $source": ("source", source)})
+        sql = render_sql("query/latest_aggregates.sql", filters=filters)
+        params |= {"workspace_id": workspace_id, "metric_keys": sorted(metrics)}
+        response.aggregates = [
+            AggregateLatest(
+                **row,
+                metric_type=metrics[row["metric_key"]].metric_type,
+                aggregation=metrics[row["metric_key"]].aggregation,
+            )
+            for row in _rows(conn, sql, params)
+        ]
+    if scope in ("entity", "all"):
+        filters, params = _filters(
+            {
+                "source = $source": ("source", source),
+                "entity_type = $entity_type": ("entity_type", entity_type),
+                "entity_id = $entity_id": ("entity_id", entity_id),
+                "service_id = $service_id": ("service_id", service_id),
+                "session_id = $session_id": ("session_id", session_id),
+            }
+        )
+        sql = render_sql("query/latest_entities.sql", filters=filters)
+        params |= {"workspace_id": workspace_id, "metric_keys": sorted(metrics), "row_limit": limit + 1}
+        rows = _rows(conn, sql, params)
+        response.entities_truncated = len(rows) > limit
+        response.entities = [_entity(row) for row in rows[:limit]]
+    return response
+
+
+def values(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    workspace_id: str,
+    key: str,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 90,
+    source: Source = "production",
+) -> ValuesResponse:
+    """The aggregate series of metric ``key`` at its own granularity, newest first: the periods that start on the
+    days ``date_from`` … ``date_to`` (both inclusive, UTC, either optional), at most ``limit`` (1–365) of them."""
+    metric = find_metric(catalog, workspace_id, key)
+    _check_choice("source", source, Source)
+    _check_range("limit", limit, 1, MAX_SERIES_ROWS)
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise QueryError("invalid_parameter", f"date_from {date_from} is after date_to {date_to}")
+    filters, params = _filters(
+        {
+            "period_start >= $period_from": ("period_from", _midnight(date_from)),
+            "period_start < $period_to": ("period_to", _midnight(date_to, days_after=1)),
+        }
+    )
+    params |= {
+        "workspace_id": workspace_id,
+        "metric_key": key,
+        "granularity": metric.period_granularity,
+        "source": source,
+        "row_limit": limit,
+    }
+    rows = _rows(conn, render_sql("query/values.sql", filters=filters), params)
+    return ValuesResponse(
+        workspace_id=workspace_id,
+        metric_key=key,
+        name=metric.name,
+        unit=metric.unit,
+        aggregation=metric.aggregation,
+        granularity=metric.period_granularity,
+        source=source,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        points=[ValuePoint(**row) for row in rows],
+    )
+
+
+def trend(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    workspace_id: str,
+    key: str,
+    *,
+    days: int = 30,
+    source: Source = "production",
+) -> TrendResponse:
+    """The daily series of metric ``key`` over the last ``days`` (1–365) days ending at the newest day the
+    workspace has published, one point per day (value null, sample_count 0 where there is no data)."""
+    metric = find_metric(catalog, workspace_id, key)
+    _check_choice("source", source, Source)
+    _check_range("days", days, 1, MAX_SERIES_ROWS)
+    end_day = _rows(conn, render_sql("query/trend_end_day.sql"), {"workspace_id": workspace_id})[0]["end_day"]
+    start_day = end_day - timedelta(days=days - 1) if end_day is not None else None
+    points: list[TrendPoint] = []
+    if end_day is not None:
+        params = {
+            "workspace_id": workspace_id,
+            "metric_key": key,
+            "source": source,
+            "first_day": start_day,
+            "last_day": end_day,
+        }
+        points = [TrendPoint(**row) for row in _rows(conn, render_sql("query/trend.sql"), params)]
+    return TrendResponse(
+        workspace_id=workspace_id,
+        metric_key=key,
+        name=metric.name,
+        unit=metric.unit,
+        aggregation=metric.aggregation,
+        source=source,
+        days=days,
+        start_day=start_day,
+        end_day=end_day,
+        points=points,
+        summary=summarize(points),
+    )
+
+
+def summarize(points: list[TrendPoint]) -> TrendSummary:
+    """First and last day with a value, the change between them and its direction."""
+    valued = [p for p in points if p.value is not None]
+    if not valued:
+        return TrendSummary()
+    first, last = valued[0], valued[-1]
+    assert first.value is not None and last.value is not None  # filtered above; tells mypy
+    summary = TrendSummary(first_day=first.day, first_value=first.value, last_day=last.day, last_value=last.value)
+    if len(valued) < 2:
+        return summary
+    change = round(last.value - first.value, 9)  # aggregates are rounded to 9 decimals; so is their difference
+    summary.change = change
+    summary.change_pct = round(100 * change / abs(first.value), 6) if first.value else None
+    summary.direction = "up" if change > 0 else "down" if change < 0 else "flat"
+    return summary
+
+
+def catalog_entries(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, workspace_id: str) -> CatalogResponse:
+    """Every metric of the workspace (built-in and custom, inactive included) with its definition, its version
+    and whether the published store holds values of it yet."""
+    loaded = workspace_metrics(catalog, workspace_id)
+    keys = [d.definition.key for d in loaded]
+    usage = {
+        row["metric_key"]: row
+        for row in _rows(
+            conn, render_sql("query/catalog_usage.sql"), {"workspace_id": workspace_id, "metric_keys": keys}
+        )
+    }
+    entries = []
+    for d in loaded:
+        held = usage.get(d.definition.key, {})
+        entries.append(
+            CatalogEntry(
+                key=d.definition.key,
+                name=d.definition.name,
+                builtin=d.builtin,
+                active=d.definition.active,
+                definition_version=d.definition.definition_version,
+                published_definition_version=held.get("published_definition_version"),
+                has_values=bool(held.get("has_values")),
+                latest_period_start=held.get("latest_period_start"),
+                definition=d.definition,
+            )
+        )
+    return CatalogResponse(
+        workspace_id=workspace_id,
+        default_metrics_enabled=catalog.settings_for(workspace_id).default_metrics_enabled,
+        metrics=entries,
+    )
+
+
+def _entity(row: dict[str, Any]) -> EntityLatest:
+    value = typed_value(row["metric_type"], row["value_num"], row["value_text"], row["value_bool"], row["value_list"])
+    fields = {k: v for k, v in row.items() if not k.startswith("value_")}
+    return EntityLatest(**fields, value=value)
+
+
+def _filters(optional: dict[str, tuple[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """The conditions (fixed SQL text from this module) whose parameter was given, and those parameters."""
+    chosen = {condition: bound for condition, bound in optional.items() if bound[1] is not None}
+    return list(chosen), dict(chosen.values())
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [column[0] for column in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _midnight(day: date | None, *, days_after: int = 0) -> datetime | None:
+    return None if day is None else datetime(day.year, day.month, day.day) + timedelta(days=days_after)
+
+
+def _check_choice(name: str, value: Any, allowed: Any, *, optional: bool = False) -> None:
+    # The API and the CLI hand over plain strings: the Literal types are checked here, at run time.
+    choices = get_args(allowed)
+    if (value is None and optional) or value in choices:
+        return
+    raise QueryError("invalid_parameter", f"{name} must be one of {', '.join(choices)} (got {value!r})")
+
+
+def _check_range(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise QueryError("invalid_parameter", f"{name} must be an integer from {low} to {high} (got {value!r})")
