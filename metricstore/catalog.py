@@ -104,7 +104,7 @@ def catalog_markdown(catalog: MetricCatalog) -> str:
             marker = " ●" if d.post_call_default else ""
             reads = reads.replace("|", "\\|")
             lines.append(
-                f"| `{d.key}`{marker} | {d.name} | {d.metric_type} | {d.extraction_mode or 'derived'} | "
+                f"| `{d.key}`{marker} | {d.name} | {d.metric_type} | {d.computed_mode or 'derived'} | "
                 f"`{reads}` | {d.aggregation} | {d.channel_scope} | {d.unit or ''} |"
             )
         lines.append("")

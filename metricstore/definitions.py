@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +46,8 @@ ExtractFieldType = Literal["date", "time", "datetime", "amount", "number", "id",
 AI_MODES = frozenset({"ai_classify", "ai_extract", "ai_sentiment", "ai_query"})
 MAX_CUSTOM_METRICS = 50
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+# A workspace's committed, not yet applied custom set (written by metricstore.settings_store; not *.yaml).
+PENDING_DEFINITIONS = ".metrics.yaml.pending"
 
 # Which aggregations make sense for which value type; `ratio` is derived from two other metrics.
 AGGREGATIONS_BY_TYPE: dict[str, frozenset[str]] = {
@@ -59,7 +61,8 @@ AGGREGATIONS_BY_TYPE: dict[str, frozenset[str]] = {
 # Only parses prompts (syntax check); rendering happens in the evaluator's own sandbox.
 _PROMPT_SYNTAX = SandboxedEnvironment()
 
-# Envelope fields a static extract_path may name directly (`$.channel`); everything else is under `$.data`.
+# The envelope of every event, and so columns of every value: what `channel_scope` filters on and what a
+# built-in sql_expr may read. An extract_path never names them: it reads the event's `data` object.
 ENVELOPE_FIELDS = (
     "event_id",
     "source",
@@ -73,8 +76,12 @@ ENVELOPE_FIELDS = (
     "is_simulation",
 )
 
-# The JSON-path subset DuckDB's json_extract understands: $.name, $."any name", [N], [*].
-_JSON_PATH = re.compile(r'^\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\."(?:[^"\\]|\\.)+"|\[(?:\d+|\*)\])+$')
+# The JSON-path subset read from `data`: $.name, $."any name", [N]. No wildcard: DuckDB's json_extract takes
+# one wildcard path at a time, not in the list of paths that reads every metric from one parse.
+_JSON_PATH = re.compile(r'^\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\."(?:[^"\\]|\\.)+"|\[\d+\])+$')
+_WILDCARD = re.compile(r"\[\*\]|\.\*")
+# Fields that only mean something for one extraction mode: a ratio, derived, takes none of them.
+MODE_FIELDS = ("extract_path", "sql_expr", "ai_query_prompt", "ai_labels")
 
 
 class ClassLabel(BaseModel):
@@ -132,7 +139,8 @@ class MetricDefinition(BaseModel):
         default_factory=list, description="Event types read; empty means every event type of the source."
     )
     extraction_mode: ExtractionMode | None = Field(
-        default=None, description="Required, except for `ratio` metrics, which are derived."
+        default=None,
+        description="Required, except for `ratio` metrics: those are derived from `ratio_of` whatever mode they name.",
     )
     model_tier: ModelTier = "free"
     ai_query_prompt: str | None = Field(default=None, max_length=8000)
@@ -142,10 +150,12 @@ class MetricDefinition(BaseModel):
         "ai_extract: fields {name, type, description}.",
     )
     extract_path: str | None = Field(
-        default=None, description="JSON path into the event, e.g. `$.data.duration` or `$.channel`."
+        default=None,
+        description="JSON path into the event's `data` object, e.g. `$.quality_score` or `$.transcription[0].role`.",
     )
     sql_expr: str | None = Field(
-        default=None, description="Built-ins only: a DuckDB expression over the event columns."
+        default=None,
+        description="Built-ins only: a DuckDB expression over the event columns (`data`, `channel`, `direction`, …).",
     )
     aggregation: Aggregation = "count"
     ratio_of: RatioOf | None = None
@@ -165,55 +175,12 @@ class MetricDefinition(BaseModel):
     @model_validator(mode="after")
     def _check_consistency(self) -> MetricDefinition:
         # Each rule raises its own message; pydantic collects one per definition, so list them all here.
-        problems: list[tuple[str, str]] = []
-        mode = self.extraction_mode
-        if self.aggregation == "ratio":
-            if self.ratio_of is None:
-                problems.append(("ratio_of", "aggregation 'ratio' needs ratio_of {numerator, denominator}"))
-            if mode is not None:
-                problems.append(("extraction_mode", "a ratio metric is derived and takes no extraction_mode"))
-        else:
-            if self.ratio_of is not None:
-                problems.append(("ratio_of", "ratio_of is only used with aggregation 'ratio'"))
-            if mode is None:
-                problems.append(("extraction_mode", "extraction_mode is required"))
+        problems = self._check_ratio() if self.aggregation == "ratio" else self._check_mode()
         if self.aggregation not in AGGREGATIONS_BY_TYPE[self.metric_type]:
             allowed = ", ".join(sorted(AGGREGATIONS_BY_TYPE[self.metric_type]))
             problems.append(
                 ("aggregation", f"'{self.aggregation}' does not apply to {self.metric_type} (use {allowed})")
             )
-        if mode == "static":
-            if not self.extract_path:
-                problems.append(("extract_path", "static extraction needs extract_path"))
-        elif self.extract_path is not None:
-            problems.append(("extract_path", "extract_path is only used by extraction_mode 'static'"))
-        path = self.extract_path
-        if path and not _JSON_PATH.fullmatch(path):  # fullmatch: `$` alone would accept a trailing newline
-            problems.append(("extract_path", f"'{path}' is not a JSON path like $.data.field or $.data.list[0]"))
-        elif path and not (re.match(r"^\$\.data(?=$|[.\[])", path) or path[2:] in ENVELOPE_FIELDS):
-            problems.append(
-                (
-                    "extract_path",
-                    f"'{path}' must read under $.data or name an envelope field ({', '.join(ENVELOPE_FIELDS)})",
-                )
-            )
-        if mode == "sql_expr":
-            if not (self.sql_expr and self.sql_expr.strip()):
-                problems.append(("sql_expr", "extraction_mode 'sql_expr' needs sql_expr"))
-        elif self.sql_expr is not None:
-            problems.append(("sql_expr", "sql_expr is only used by extraction_mode 'sql_expr'"))
-        if mode in AI_MODES:
-            if mode == "ai_query":
-                if not (self.ai_query_prompt and self.ai_query_prompt.strip()):
-                    problems.append(("ai_query_prompt", "ai_query needs ai_query_prompt"))
-                if self.model_tier == "free":
-                    problems.append(("model_tier", "ai_query needs an LLM tier (fast, balanced or max)"))
-        else:
-            if self.ai_query_prompt is not None:
-                problems.append(("ai_query_prompt", "ai_query_prompt is only used by ai_* extraction modes"))
-            if self.model_tier != "free":
-                problems.append(("model_tier", f"extraction_mode '{mode}' runs locally: model_tier must be free"))
-        problems.extend(self._check_labels())
         wrong_source = [t for t in self.event_types if not t.startswith(f"{self.source}.")]
         if wrong_source:
             problems.append(
@@ -233,6 +200,61 @@ class MetricDefinition(BaseModel):
         if problems:
             raise ValueError(" | ".join(f"{f}: {m}" for f, m in problems))
         return self
+
+    def _check_ratio(self) -> list[tuple[str, str]]:
+        # The docs mark extraction_mode required, so a ratio may name one; it computes nothing with it.
+        problems = [
+            (fld, f"a ratio metric is derived from ratio_of and takes no {fld}")
+            for fld in MODE_FIELDS
+            if getattr(self, fld) is not None
+        ]
+        if self.ratio_of is None:
+            problems.append(("ratio_of", "aggregation 'ratio' needs ratio_of {numerator, denominator}"))
+        if self.model_tier != "free":
+            problems.append(("model_tier", "a ratio metric is derived and asks no model: model_tier must be free"))
+        return problems
+
+    def _check_mode(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        mode = self.extraction_mode
+        if self.ratio_of is not None:
+            problems.append(("ratio_of", "ratio_of is only used with aggregation 'ratio'"))
+        if mode is None:
+            problems.append(("extraction_mode", "extraction_mode is required"))
+        if mode == "static":
+            if not self.extract_path:
+                problems.append(("extract_path", "static extraction needs extract_path"))
+        elif self.extract_path is not None:
+            problems.append(("extract_path", "extract_path is only used by extraction_mode 'static'"))
+        path = self.extract_path
+        if path and _WILDCARD.search(path):
+            problems.append(
+                (
+                    "extract_path",
+                    f"'{path}' has a wildcard, which extraction cannot read: name one element ($.list[0].field) "
+                    "or the whole list ($.list) for a list metric",
+                )
+            )
+        elif path and not _JSON_PATH.fullmatch(path):  # fullmatch: `$` alone would accept a trailing newline
+            problems.append(("extract_path", f"'{path}' is not a JSON path into data like $.field, $.a.b or $.list[0]"))
+        if mode == "sql_expr":
+            if not (self.sql_expr and self.sql_expr.strip()):
+                problems.append(("sql_expr", "extraction_mode 'sql_expr' needs sql_expr"))
+        elif self.sql_expr is not None:
+            problems.append(("sql_expr", "sql_expr is only used by extraction_mode 'sql_expr'"))
+        if mode in AI_MODES:
+            if mode == "ai_query":
+                if not (self.ai_query_prompt and self.ai_query_prompt.strip()):
+                    problems.append(("ai_query_prompt", "ai_query needs ai_query_prompt"))
+                if self.model_tier == "free":
+                    problems.append(("model_tier", "ai_query needs an LLM tier (fast, balanced or max)"))
+        else:
+            if self.ai_query_prompt is not None:
+                problems.append(("ai_query_prompt", "ai_query_prompt is only used by ai_* extraction modes"))
+            if self.model_tier != "free":
+                problems.append(("model_tier", f"extraction_mode '{mode}' runs locally: model_tier must be free"))
+        problems.extend(self._check_labels())
+        return problems
 
     def _check_labels(self) -> list[tuple[str, str]]:
         mode, labels = self.extraction_mode, self.ai_labels
@@ -264,8 +286,14 @@ class MetricDefinition(BaseModel):
         return [item if isinstance(item, str) else item.name for item in self.ai_labels or []]
 
     @property
+    def computed_mode(self) -> ExtractionMode | None:
+        """The mode that computes this metric's values: its extraction_mode, or None for a ratio, which is
+        derived from two other metrics' aggregates whatever mode it names. Select metrics by this, not the field."""
+        return None if self.aggregation == "ratio" else self.extraction_mode
+
+    @property
     def is_ai(self) -> bool:
-        return self.extraction_mode in AI_MODES
+        return self.computed_mode in AI_MODES
 
     @cached_property  # the model is frozen: computed once per definition, read for every value and cache key
     def definition_version(self) -> str:
@@ -287,8 +315,77 @@ class MetricDefinition(BaseModel):
         if self.is_ai:  # the model reads the name and description, so they change its answers
             value_fields |= {"name", "description"}
         payload = self.model_dump(mode="json", include=value_fields)
+        payload["extraction_mode"] = self.computed_mode  # a ratio's named mode changes none of its values
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return "v" + digest[:12]
+
+    def stored_form(self) -> dict[str, Any]:
+        """The definition as it is written to YAML or JSON: every field that differs from its default, and always
+        key, name, metric_type and (when set) extraction_mode. Validating it gives an equal definition."""
+        rest = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        named = {"key": self.key, "name": self.name, "metric_type": self.metric_type}
+        if self.extraction_mode is not None:
+            named["extraction_mode"] = self.extraction_mode
+        return named | rest
+
+
+# The post-call configuration's value types, and what each becomes in the metric store.
+POST_CALL_TYPES: dict[str, tuple[MetricType, Aggregation]] = {
+    "number": ("numerical", "avg"),
+    "string": ("text", "count"),
+    "boolean": ("boolean", "rate"),
+    "array": ("list", "count"),
+}
+# Fields only the post-call shape has: any of them marks a mapping as that shape.
+POST_CALL_MARKERS = frozenset({"dataType", "prompt", "isRequired"})
+# Metric-store fields as the post-call shape names them, so an error names the user's own field.
+_POST_CALL_NAMES = {"key": "name", "metric_type": "dataType", "ai_query_prompt": "prompt", "is_required": "isRequired"}
+# What a settings API GET returns beside the definition; sent back, they are ignored.
+READ_ONLY_FIELDS = frozenset({"builtin", "definition_version"})
+
+
+class PostCallMetric(BaseModel):
+    """A custom metric in the post-call configuration shape: an ``ai_query`` metric keyed by its name."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(
+        min_length=1,
+        max_length=256,
+        description="Also the key, in snake_case (`Product Interest` → `product_interest`).",
+    )
+    data_type: Literal["string", "number", "boolean", "array"] = Field(
+        alias="dataType",
+        description="number → numerical (avg), string → text (count), boolean → boolean (rate), array → list (count).",
+    )
+    prompt: str = Field(min_length=1, max_length=8000, description="The ai_query_prompt, a Jinja template.")
+    is_required: bool = Field(default=False, alias="isRequired")
+    description: str = Field(default="", max_length=2000)
+    model_tier: ModelTier = Field(default="fast", description="ai_query asks a model: fast unless set.")
+
+    def as_definition(self, key: str) -> dict[str, Any]:
+        """The same metric in the metric-store shape (still to be validated as a :class:`MetricDefinition`)."""
+        metric_type, aggregation = POST_CALL_TYPES[self.data_type]
+        return {
+            "key": key,
+            "name": self.name,
+            "description": self.description,
+            "metric_type": metric_type,
+            "extraction_mode": "ai_query",
+            "model_tier": self.model_tier,
+            "ai_query_prompt": self.prompt,
+            "aggregation": aggregation,
+            "is_required": self.is_required,
+        }
+
+
+def snake_key(name: str) -> str | None:
+    """The metric key a post-call name gives (``Product Interest`` → ``product_interest``), or None when none
+    can be made of it."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", ascii_name).lower()  # productInterest: two words
+    key = re.sub(r"[\s\-]+", "_", words)
+    key = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_]", "", key)).strip("_")
+    return key if re.fullmatch(KEY_PATTERN, key) and len(key) <= 64 else None
 
 
 class WebhookSettings(BaseModel):
@@ -308,10 +405,11 @@ class WorkspaceSettings(BaseModel):
 
 
 class DefinitionFile(BaseModel):
-    """The shape of a definition file: one definition, or a ``metrics:`` list (for the JSON Schema)."""
+    """The shape of a definition file: one definition, or a ``metrics:`` list (for the JSON Schema). Custom
+    files may also give a definition in the post-call shape."""
 
     model_config = ConfigDict(extra="forbid")
-    metrics: list[MetricDefinition]
+    metrics: list[MetricDefinition | PostCallMetric]
 
 
 @dataclass(frozen=True)
@@ -386,24 +484,50 @@ def _read_yaml(path: Path, errors: list[DefinitionError], rel: str) -> Any:
     return None
 
 
-def _definitions_in(raw: Any, rel: str, errors: list[DefinitionError]) -> Iterable[tuple[str, Any]]:
-    """Yield (label, raw definition) pairs from one file's content."""
+@dataclass(frozen=True)
+class _Item:
+    """One raw definition, the file it came from, and the label its errors carry: its key (or the key its
+    post-call name gives), else its position ``#N``."""
+
+    file: str
+    label: str
+    raw: Any
+
+
+def _item(file: str, index: int, raw: Any) -> _Item:
+    label = f"#{index}"
+    if isinstance(raw, dict):
+        name = raw.get("name")
+        if POST_CALL_MARKERS & raw.keys():
+            label = (snake_key(name) if isinstance(name, str) else None) or label
+        elif raw.get("key"):
+            label = str(raw["key"])
+    return _Item(file, label, raw)
+
+
+def _file_items(path: Path, errors: list[DefinitionError]) -> list[_Item]:
+    """The raw definitions of one file: one mapping, or a ``metrics:`` list."""
+    rel = str(path)
+    raw = _read_yaml(path, errors, rel)
     if raw is None:
-        return
+        return []
     if isinstance(raw, dict) and set(raw) == {"metrics"}:
         items = raw["metrics"]
         if not isinstance(items, list):
             errors.append(DefinitionError(rel, "-", "metrics", "must be a list of definitions"))
-            return
-        for index, item in enumerate(items):
-            yield (str(item.get("key")) if isinstance(item, dict) and item.get("key") else f"#{index}"), item
-    elif isinstance(raw, dict):
-        yield (str(raw.get("key")) if raw.get("key") else "#0"), raw
-    else:
-        errors.append(DefinitionError(rel, "-", "-", "a definition file holds a mapping or a `metrics:` list"))
+            return []
+        return [_item(rel, index, item) for index, item in enumerate(items)]
+    if isinstance(raw, dict):
+        return [_item(rel, 0, raw)]
+    errors.append(DefinitionError(rel, "-", "-", "a definition file holds a mapping or a `metrics:` list"))
+    return []
 
 
-def _validation_errors(exc: ValidationError, rel: str, key: str) -> list[DefinitionError]:
+def _validation_errors(
+    exc: ValidationError, rel: str, key: str, names: dict[str, str] | None = None
+) -> list[DefinitionError]:
+    """One error per problem; ``names`` renames fields to those the user wrote (the post-call shape's)."""
+    names = names or {}
     found = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "-"
@@ -412,91 +536,149 @@ def _validation_errors(exc: ValidationError, rel: str, key: str) -> list[Definit
             # Our model validator packs "field: message | field: message".
             for part in message.split(" | "):
                 fld, _, msg = part.partition(": ")
-                found.append(DefinitionError(rel, key, fld, msg))
+                found.append(DefinitionError(rel, key, names.get(fld, fld), msg))
             continue
-        found.append(DefinitionError(rel, key, loc, message))
+        found.append(DefinitionError(rel, key, names.get(loc, loc), message))
     return found
 
 
-def _parse_file(path: Path, errors: list[DefinitionError], workspace_id: str | None) -> list[LoadedDefinition]:
-    rel = str(path)
-    loaded = []
-    for label, raw in _definitions_in(_read_yaml(path, errors, rel), rel, errors):
-        if not isinstance(raw, dict):
-            errors.append(DefinitionError(rel, label, "-", "a definition is a mapping of fields"))
-            continue
-        # Checked on the raw mapping so it is reported together with the definition's other errors.
-        custom_sql = workspace_id is not None and raw.get("extraction_mode") == "sql_expr"
-        if custom_sql:
-            errors.append(DefinitionError(rel, label, "extraction_mode", "sql_expr is for built-in metrics only"))
-        custom_default = workspace_id is not None and raw.get("post_call_default") is True
-        if custom_default:
-            errors.append(
-                DefinitionError(rel, label, "post_call_default", "only built-in metrics are post-call defaults")
+def _from_post_call(item: _Item, raw: dict[str, Any], errors: list[DefinitionError]) -> dict[str, Any] | None:
+    """The metric-store shape of a definition given in the post-call shape, or None after reporting its errors."""
+    try:
+        shape: PostCallMetric | None = PostCallMetric.model_validate(raw)
+        found = []
+    except ValidationError as exc:
+        shape, found = None, _validation_errors(exc, item.file, item.label)
+    name = raw.get("name")
+    key = snake_key(name) if isinstance(name, str) else None
+    if isinstance(name, str) and key is None and not any(e.field == "name" for e in found):
+        found.append(
+            DefinitionError(
+                item.file,
+                item.label,
+                "name",
+                f"'{name}' gives no metric key: in snake_case it must start with a letter, "
+                "hold only a-z, 0-9 and _, and be at most 64 long",
             )
-        try:
-            definition = MetricDefinition.model_validate(raw)
-        except ValidationError as exc:
-            errors.extend(_validation_errors(exc, rel, label))
-            continue
-        if custom_sql or custom_default:
-            continue
-        loaded.append(LoadedDefinition(definition, rel, workspace_id))
-    return loaded
+        )
+    errors.extend(found)
+    return shape.as_definition(key) if shape is not None and key is not None and not found else None
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-def _check_catalog(catalog: MetricCatalog, errors: list[DefinitionError]) -> None:
-    builtin_keys = {d.definition.key: d for d in catalog.builtins}
-    _check_unique(catalog.builtins, {}, errors)
-    _check_ratios(catalog.builtins, builtin_keys, errors)
-    for ws, defs in catalog.custom.items():
-        _check_unique(defs, builtin_keys, errors)
-        if len(defs) > MAX_CUSTOM_METRICS:
-            last = defs[MAX_CUSTOM_METRICS]
+def _parse_item(item: _Item, workspace_id: str | None, errors: list[DefinitionError]) -> LoadedDefinition | None:
+    """Validate one raw definition on its own (a custom one may be in the post-call shape); report its errors."""
+    rel, label, raw = item.file, item.label, item.raw
+    if not isinstance(raw, dict):
+        errors.append(DefinitionError(rel, label, "-", "a definition is a mapping of fields"))
+        return None
+    custom = workspace_id is not None
+    post_call = sorted(POST_CALL_MARKERS & raw.keys())
+    names: dict[str, str] = {}
+    if post_call:
+        if not custom:
             errors.append(
                 DefinitionError(
-                    last.file,
-                    last.definition.key,
-                    "-",
-                    f"workspace {ws} has {len(defs)} custom metrics; at most {MAX_CUSTOM_METRICS} are allowed",
+                    rel,
+                    label,
+                    post_call[0],
+                    "built-in definitions take the metric-store shape (key, metric_type, extraction_mode, …), "
+                    "not the post-call one",
                 )
             )
-        scope = builtin_keys | {d.definition.key: d for d in defs}
-        _check_ratios(defs, scope, errors)
+            return None
+        converted = _from_post_call(item, raw, errors)
+        if converted is None:
+            return None
+        raw, names = converted, _POST_CALL_NAMES
+    # Checked on the raw mapping so it is reported together with the definition's other errors.
+    refused = []
+    if custom and raw.get("extraction_mode") == "sql_expr":
+        refused.append(DefinitionError(rel, label, "extraction_mode", "sql_expr is for built-in metrics only"))
+    if custom and raw.get("post_call_default") is True:
+        refused.append(DefinitionError(rel, label, "post_call_default", "only built-in metrics are post-call defaults"))
+    errors.extend(refused)
+    try:
+        definition = MetricDefinition.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(_validation_errors(exc, rel, label, names))
+        return None
+    return None if refused else LoadedDefinition(definition, rel, workspace_id)
 
 
-def _check_unique(
-    defs: list[LoadedDefinition], reserved: dict[str, LoadedDefinition], errors: list[DefinitionError]
-) -> None:
-    seen: dict[str, LoadedDefinition] = dict(reserved)
+def _check_definitions(
+    items: list[_Item], workspace_id: str | None, builtins: list[LoadedDefinition], errors: list[DefinitionError]
+) -> list[LoadedDefinition]:
+    """Validate a set of definitions, the built-ins (``workspace_id`` None) or one workspace's custom ones: each
+    on its own, then together: keys unique (a custom key also against ``builtins``), at most
+    MAX_CUSTOM_METRICS custom ones, ratio targets in the set or the built-ins. Reports every error; returns the
+    definitions that have none."""
+    parsed = [(index, _parse_item(item, workspace_id, errors)) for index, item in enumerate(items)]
+    defs = [d for _, d in parsed if d is not None]
+    duplicates = _duplicates(defs, builtins)
+    errors.extend(error for _, error in duplicates)
+    over_limit: list[LoadedDefinition] = []
+    if workspace_id is not None and len(items) > MAX_CUSTOM_METRICS:
+        over = items[MAX_CUSTOM_METRICS]
+        message = f"workspace {workspace_id} has {len(items)} custom metrics; at most {MAX_CUSTOM_METRICS} are allowed"
+        errors.append(DefinitionError(over.file, over.label, "-", message))
+        over_limit = [d for index, d in parsed if d is not None and index >= MAX_CUSTOM_METRICS]
+    ratios = _ratio_errors(defs, {d.definition.key: d for d in builtins + defs})
+    errors.extend(error for _, error in ratios)
+    dropped = {id(d) for d, _ in duplicates + ratios} | {id(d) for d in over_limit}
+    return [d for d in defs if id(d) not in dropped]
+
+
+def _duplicates(
+    defs: list[LoadedDefinition], builtins: list[LoadedDefinition]
+) -> list[tuple[LoadedDefinition, DefinitionError]]:
+    seen = {d.definition.key: d for d in builtins}
+    found = []
     for d in defs:
         key = d.definition.key
         if key in seen:
             where = "a built-in metric" if seen[key].builtin and not d.builtin else seen[key].file
-            errors.append(DefinitionError(d.file, key, "key", f"duplicate key: also defined in {where}"))
+            found.append((d, DefinitionError(d.file, key, "key", f"duplicate key: also defined in {where}")))
         else:
             seen[key] = d
+    return found
 
 
-def _check_ratios(
-    defs: list[LoadedDefinition], scope: dict[str, LoadedDefinition], errors: list[DefinitionError]
-) -> None:
+def _ratio_errors(
+    defs: list[LoadedDefinition], scope: dict[str, LoadedDefinition]
+) -> list[tuple[LoadedDefinition, DefinitionError]]:
+    found = []
     for d in defs:
         ratio = d.definition.ratio_of
-        if ratio is None:
-            continue
-        for role in ("numerator", "denominator"):
+        for role in ("numerator", "denominator") if ratio is not None else ():
             target = getattr(ratio, role)
             if target not in scope:
-                errors.append(DefinitionError(d.file, d.definition.key, f"ratio_of.{role}", f"no metric '{target}'"))
+                problem = f"no metric '{target}'"
             elif scope[target].definition.aggregation == "ratio":
-                errors.append(
-                    DefinitionError(d.file, d.definition.key, f"ratio_of.{role}", f"'{target}' is itself a ratio")
-                )
+                problem = f"'{target}' is itself a ratio"
+            else:
+                continue
+            found.append((d, DefinitionError(d.file, d.definition.key, f"ratio_of.{role}", problem)))
+    return found
+
+
+def check_custom_definitions(
+    builtins: list[LoadedDefinition], workspace_id: str, items: list[Any], *, file: str
+) -> tuple[list[LoadedDefinition], list[DefinitionError]]:
+    """Validate one workspace's custom definitions (each item a mapping in the metric-store or the post-call shape)
+    as the loader does: every field rule, sql_expr/post_call_default refused for custom metrics, duplicate keys
+    (among themselves and against the built-ins), at most 50, ratio targets. Returns the definitions that are
+    valid and every error (file, key, field, message)."""
+    errors: list[DefinitionError] = []
+    # A client may send back what a GET returned, read-only fields included.
+    bare = [{k: v for k, v in i.items() if k not in READ_ONLY_FIELDS} if isinstance(i, dict) else i for i in items]
+    defs = _check_definitions(
+        [_item(file, index, raw) for index, raw in enumerate(bare)], workspace_id, builtins, errors
+    )
+    return defs, errors
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def load_catalog(root: Path) -> MetricCatalog:
@@ -508,26 +690,32 @@ def load_catalog(root: Path) -> MetricCatalog:
 
 
 def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
-    """Load every definition that parses under ``root`` and return it with every error found, the
-    catalog-wide ones (duplicate keys, limits, ratio targets) included; use :func:`load_catalog` to run."""
+    """Load every valid definition under ``root`` and return it with every error found, the set-wide ones
+    (duplicate keys, limits, ratio targets) included; use :func:`load_catalog` to run."""
     errors: list[DefinitionError] = []
     catalog = MetricCatalog()
     if not root.is_dir():
         errors.append(DefinitionError(str(root), "-", "-", "metric definitions folder not found"))
         return catalog, errors
-    for path in _yaml_files(root / "builtin"):
-        catalog.builtins += _parse_file(path, errors, None)
+    builtin_items = [item for path in _yaml_files(root / "builtin") for item in _file_items(path, errors)]
+    catalog.builtins = _check_definitions(builtin_items, None, [], errors)
     workspaces = root / "workspaces"
     for ws_dir in sorted(p for p in workspaces.iterdir() if p.is_dir()) if workspaces.is_dir() else []:
         ws = ws_dir.name
-        custom: list[LoadedDefinition] = []
+        items: list[_Item] = []
+        # A settings change committed but not yet applied (metricstore.settings_store, killed mid-write) is the
+        # workspace's whole custom set: read it instead of the files it replaces, never a mix of old and new.
+        pending = ws_dir / PENDING_DEFINITIONS
+        committed = pending.is_file()
         for path in _yaml_files(ws_dir):
             if path.name == "workspace.yaml" and path.parent == ws_dir:
                 _load_settings(path, ws, catalog, errors)
-            else:
-                custom += _parse_file(path, errors, ws)
-        catalog.custom[ws] = custom
-    _check_catalog(catalog, errors)
+            elif not committed:
+                items += _file_items(path, errors)
+        if committed:
+            items = _file_items(pending, errors)
+        # the same check the settings API runs on a custom set sent as JSON (check_custom_definitions)
+        catalog.custom[ws] = _check_definitions(items, ws, catalog.builtins, errors)
     return catalog, errors
 
 
@@ -541,7 +729,8 @@ def _load_settings(path: Path, ws: str, catalog: MetricCatalog, errors: list[Def
 
 
 def definition_file_schema() -> dict[str, Any]:
-    """JSON Schema for a definition file: one definition or a ``metrics:`` list."""
+    """JSON Schema for a definition file: one definition (in a custom file also in the post-call shape) or a
+    ``metrics:`` list."""
     single = MetricDefinition.model_json_schema()
     listed = DefinitionFile.model_json_schema()
     defs = {**single.pop("$defs", {}), **listed.pop("$defs", {})}
@@ -550,6 +739,10 @@ def definition_file_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://metricstore.dev/schema/metric-definitions.json",
         "title": "metricstore metric definition file",
-        "anyOf": [{"$ref": "#/$defs/MetricDefinition"}, {**listed, "title": "DefinitionFile"}],
+        "anyOf": [
+            {"$ref": "#/$defs/MetricDefinition"},
+            {"$ref": "#/$defs/PostCallMetric"},
+            {**listed, "title": "DefinitionFile"},
+        ],
         "$defs": defs,
     }

@@ -9,13 +9,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metricstore.definitions import (
-    ENVELOPE_FIELDS,
-    SOURCES,
-    LoadedDefinition,
-    MetricCatalog,
-    MetricDefinition,
-)
+from metricstore.definitions import SOURCES, LoadedDefinition, MetricCatalog, MetricDefinition
 from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
 from metricstore.windows import TimeWindow, utc_now
 
@@ -71,7 +65,7 @@ class ExtractResult:
 def slot_expression(definition: MetricDefinition, plan: SourcePlan) -> str:
     """The SQL giving a metric's raw JSON value for one event row; registers the data paths it needs."""
     data_paths = plan.data_paths
-    if definition.extraction_mode == "sql_expr":
+    if definition.computed_mode == "sql_expr":
         assert definition.sql_expr is not None
         expression = definition.sql_expr
         keys = _TOP_LEVEL_KEY.findall(expression)
@@ -90,18 +84,16 @@ def slot_expression(definition: MetricDefinition, plan: SourcePlan) -> str:
             return f"({value} ->> '$')" if "->>" in match.group(0) else value
 
         return f"to_json({_TOP_LEVEL_KEY.sub(read, expression)})"
-    path = definition.extract_path
+    path = definition.extract_path  # a JSON path into `data`, read from the one parse
     assert path is not None
-    if path[2:] in ENVELOPE_FIELDS:  # validated: either an envelope field or a path under $.data
-        return f"to_json({path[2:]})"
-    data_path = "$" + path[len("$.data") :]
-    if data_path not in data_paths:
-        data_paths.append(data_path)
-    return f"data_values[{data_paths.index(data_path) + 1}]"
+    if path not in data_paths:
+        data_paths.append(path)
+    return f"data_values[{data_paths.index(path) + 1}]"
 
 
 def static_definitions(catalog: MetricCatalog, workspace_id: str) -> list[LoadedDefinition]:
-    return [d for d in catalog.definitions_for(workspace_id) if d.definition.extraction_mode in STATIC_MODES]
+    """The workspace's metrics this module computes: static and sql_expr ones (never a ratio, whatever its mode)."""
+    return [d for d in catalog.definitions_for(workspace_id) if d.definition.computed_mode in STATIC_MODES]
 
 
 def plan_extraction(catalog: MetricCatalog, workspaces: list[str]) -> tuple[list[SourcePlan], pl.DataFrame]:

@@ -50,15 +50,15 @@ def ratio(key: str, numerator: str, denominator: str, **fields: Any) -> dict[str
 
 
 ALL_AGGREGATIONS = [
-    static("v_count", "numerical", "$.data.v", "count", unit="calls"),
-    static("v_sum", "numerical", "$.data.v", "sum"),
-    static("v_avg", "numerical", "$.data.v", "avg"),
-    static("v_min", "numerical", "$.data.v", "min"),
-    static("v_max", "numerical", "$.data.v", "max"),
-    static("cat_distinct", "categorical", "$.data.cat", "count_distinct"),
-    static("flag_rate", "boolean", "$.data.flag", "rate"),
-    static("z_sum", "numerical", "$.data.z", "sum"),
-    static("refunds", "numerical", "$.data.refund", "count"),
+    static("v_count", "numerical", "$.v", "count", unit="calls"),
+    static("v_sum", "numerical", "$.v", "sum"),
+    static("v_avg", "numerical", "$.v", "avg"),
+    static("v_min", "numerical", "$.v", "min"),
+    static("v_max", "numerical", "$.v", "max"),
+    static("cat_distinct", "categorical", "$.cat", "count_distinct"),
+    static("flag_rate", "boolean", "$.flag", "rate"),
+    static("z_sum", "numerical", "$.z", "sum"),
+    static("refunds", "numerical", "$.refund", "count"),
     ratio("v_mean_ratio", "v_sum", "v_count"),
     ratio("v_per_z", "v_sum", "z_sum"),
     ratio("refund_share", "refunds", "v_count"),
@@ -286,7 +286,7 @@ def test_stale_hour_is_recomputed_after_supersession(
 def test_stale_hour_left_empty_loses_its_aggregates(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    catalog = write_defs(tmp_path / "defs", [static("v_sum", "numerical", "$.data.v", "sum")])
+    catalog = write_defs(tmp_path / "defs", [static("v_sum", "numerical", "$.v", "sum")])
     write_landing(landing, "call_intelligence/a.jsonl", [conversation("a", "2026-11-20T23:50:00Z", "c1", v=3)])
     late = TimeWindow(hour("2026-11-20 23:00"), hour("2026-11-21 00:00"))
     run(conn, landing, catalog, late)
@@ -308,10 +308,10 @@ def test_out_of_range_missing_and_invalid_values_are_not_aggregated(
     catalog = write_defs(
         tmp_path / "defs",
         [
-            static("q_sum", "numerical", "$.data.q", "sum", valid_range_min=0, valid_range_max=10, is_required=True),
-            static("q_count", "numerical", "$.data.q", "count", valid_range_min=0, valid_range_max=10),
-            static("q_max", "numerical", "$.data.q", "max", valid_range_min=0, valid_range_max=10),
-            static("q_distinct", "numerical", "$.data.q", "count_distinct", valid_range_max=10),
+            static("q_sum", "numerical", "$.q", "sum", valid_range_min=0, valid_range_max=10, is_required=True),
+            static("q_count", "numerical", "$.q", "count", valid_range_min=0, valid_range_max=10),
+            static("q_max", "numerical", "$.q", "max", valid_range_min=0, valid_range_max=10),
+            static("q_distinct", "numerical", "$.q", "count_distinct", valid_range_max=10),
         ],
     )
     qs: list[Any] = [2, 4, 9, 50, -1, "oops", None, 4]
@@ -337,8 +337,8 @@ def test_out_of_range_missing_and_invalid_values_are_not_aggregated(
 def test_value_put_out_of_range_by_a_new_definition_version_leaves_the_aggregates(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    old = write_defs(tmp_path / "old", [static("q_sum", "numerical", "$.data.q", "sum")])
-    new = write_defs(tmp_path / "new", [static("q_sum", "numerical", "$.data.q", "sum", valid_range_max=10)])
+    old = write_defs(tmp_path / "old", [static("q_sum", "numerical", "$.q", "sum")])
+    new = write_defs(tmp_path / "new", [static("q_sum", "numerical", "$.q", "sum", valid_range_max=10)])
     write_landing(
         landing,
         "call_intelligence/a.jsonl",
@@ -365,8 +365,8 @@ def test_ratio_with_zero_denominator_is_null(conn: duckdb.DuckDBPyConnection, la
     catalog = write_defs(
         tmp_path / "defs",
         [
-            static("talk", "numerical", "$.data.talk", "sum"),
-            static("hold", "numerical", "$.data.hold", "sum"),
+            static("talk", "numerical", "$.talk", "sum"),
+            static("hold", "numerical", "$.hold", "sum"),
             ratio("talk_per_hold", "talk", "hold"),
             ratio("hold_per_talk", "hold", "talk"),
         ],
@@ -392,11 +392,43 @@ def test_ratio_with_zero_denominator_is_null(conn: duckdb.DuckDBPyConnection, la
     assert got[("hold_per_talk", "daily", DAY, prod)] == (0.1, 3)  # 4 / 40
 
 
+def test_a_ratio_naming_an_extraction_mode_aggregates_as_without(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
+) -> None:
+    """The docs mark extraction_mode required, so a pasted ratio names one: it stays derived from ratio_of."""
+    catalog = write_defs(
+        tmp_path / "defs",
+        [static("talk", "numerical", "$.talk", "sum"), static("calls", "numerical", "$.talk", "count")],
+        {
+            "ws_test": [
+                ratio("talk_per_call", "talk", "calls"),
+                ratio("static_named", "talk", "calls", extraction_mode="static"),
+                ratio("ai_named", "talk", "calls", extraction_mode="ai_query"),
+            ]
+        },
+    )
+    write_landing(
+        landing,
+        "call_intelligence/a.jsonl",
+        [
+            conversation("a", "2026-11-20T10:10:00Z", "c1", talk=30),
+            conversation("b", "2026-11-20T10:20:00Z", "c2", talk=10),
+        ],
+    )
+    run(conn, landing, catalog, H10)
+    got = aggregates(conn)
+    for key in ("talk_per_call", "static_named", "ai_named"):
+        assert got[(key, "hourly", AT10, "production")] == (20, 2), key  # 40 s over 2 calls
+    assert conn.execute(
+        "SELECT count(*) FROM metrics.metric_values WHERE metric_key IN ('static_named', 'ai_named')"
+    ).fetchone() == (0,)
+
+
 def test_workspaces_are_aggregated_apart(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        [static("v_sum", "numerical", "$.data.v", "sum")],
-        {"ws_a": [static("v_max", "numerical", "$.data.v", "max")]},
+        [static("v_sum", "numerical", "$.v", "sum")],
+        {"ws_a": [static("v_max", "numerical", "$.v", "max")]},
     )
     write_landing(
         landing,
@@ -424,10 +456,10 @@ def test_views(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -
     catalog = write_defs(
         tmp_path / "defs",
         [
-            static("v_sum", "numerical", "$.data.v", "sum", unit="s"),
-            static("v_daily_max", "numerical", "$.data.v", "max", period_granularity="daily"),
+            static("v_sum", "numerical", "$.v", "sum", unit="s"),
+            static("v_daily_max", "numerical", "$.v", "max", period_granularity="daily"),
         ],
-        {"ws_test": [static("tier", "categorical", "$.data.tier", "count_distinct")]},
+        {"ws_test": [static("tier", "categorical", "$.tier", "count_distinct")]},
     )
     write_catalog_table(conn, catalog)
     write_landing(
@@ -475,9 +507,9 @@ def test_views(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -
         "SELECT workspace_id, metric_key, builtin, aggregation, period_granularity, definition_version, "
         "definition ->> '$.extract_path' FROM metrics.metric_catalog ORDER BY metric_key"
     ).fetchall() == [
-        ("ws_test", "tier", False, "count_distinct", "hourly", versions["tier"], "$.data.tier"),
-        (None, "v_daily_max", True, "max", "daily", versions["v_daily_max"], "$.data.v"),
-        (None, "v_sum", True, "sum", "hourly", versions["v_sum"], "$.data.v"),
+        ("ws_test", "tier", False, "count_distinct", "hourly", versions["tier"], "$.tier"),
+        (None, "v_daily_max", True, "max", "daily", versions["v_daily_max"], "$.v"),
+        (None, "v_sum", True, "sum", "hourly", versions["v_sum"], "$.v"),
     ]
 
 
@@ -487,8 +519,8 @@ def test_metric_latest_keeps_workspaces_apart(conn: duckdb.DuckDBPyConnection, l
         tmp_path / "defs",
         [],
         {
-            "ws_a": [static("nps", "numerical", "$.data.nps", "avg", name="NPS A")],
-            "ws_b": [static("nps", "numerical", "$.data.nps", "avg", name="NPS B", period_granularity="daily")],
+            "ws_a": [static("nps", "numerical", "$.nps", "avg", name="NPS A")],
+            "ws_b": [static("nps", "numerical", "$.nps", "avg", name="NPS B", period_granularity="daily")],
         },
     )
     write_catalog_table(conn, catalog)

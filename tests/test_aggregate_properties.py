@@ -61,7 +61,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> MetricCatalog:
             "name": key,
             "metric_type": "numerical",
             "extraction_mode": "static",
-            "extract_path": "$.data.v",
+            "extract_path": "$.v",
             "aggregation": agg,
         }
         for key, agg in aggregation.items()
@@ -72,7 +72,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> MetricCatalog:
             "name": "b_rate",
             "metric_type": "boolean",
             "extraction_mode": "static",
-            "extract_path": "$.data.b",
+            "extract_path": "$.b",
             "aggregation": "rate",
         }
     )

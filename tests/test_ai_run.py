@@ -310,7 +310,7 @@ def test_on_demand_evaluation_is_not_persisted_and_errors_are_clear(
             "name": "Duration",
             "metric_type": "numerical",
             "extraction_mode": "static",
-            "extract_path": "$.data.duration",
+            "extract_path": "$.duration",
             "aggregation": "avg",
         },
     )

@@ -130,7 +130,7 @@ def test_blocking_check_stops_aggregates(resource: MetricStoreResource, tmp_path
     (defs_root / "workspaces" / "ws_test").mkdir(parents=True)
     (defs_root / "workspaces" / "ws_test" / "m.yaml").write_text(
         "key: agent_name\nname: Agent name\nmetric_type: text\nextraction_mode: static\n"
-        "extract_path: $.data.agentName\nis_required: true\n"
+        "extract_path: $.agentName\nis_required: true\n"
     )
     broken = MetricStoreResource(warehouse=resource.warehouse, landing=resource.landing, metric_defs=str(defs_root))
     result = materialize(ALL_ASSETS, partition_key=PARTITION, resources={"metricstore": broken}, raise_on_error=False)

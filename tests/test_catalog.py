@@ -27,4 +27,4 @@ def test_catalog_table_holds_every_definition(conn: duckdb.DuckDBPyConnection, r
     ).fetchone() or (None, None)
     expected = next(d.definition for d in repo_catalog.builtins if d.definition.key == "quality_score")
     assert version == expected.definition_version
-    assert definition == "$.data.quality_score"
+    assert definition == "$.quality_score"

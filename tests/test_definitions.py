@@ -22,11 +22,14 @@ from metricstore.definitions import (
     DefinitionError,
     DefinitionFile,
     DefinitionsInvalid,
+    LoadedDefinition,
     MetricCatalog,
     MetricDefinition,
+    check_custom_definitions,
     collect_catalog,
     definition_file_schema,
     load_catalog,
+    snake_key,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,7 +65,7 @@ def static(key: str = "m1", **fields: Any) -> dict[str, Any]:
         "name": "Metric",
         "metric_type": "numerical",
         "extraction_mode": "static",
-        "extract_path": "$.data.x",
+        "extract_path": "$.x",
         "aggregation": "avg",
     }
     base.update(fields)
@@ -317,16 +320,16 @@ def test_sql_expr_only_with_sql_expr_mode(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "$.data.x",
-        "$.data",
-        "$.data.a[0]",
-        "$.data.a[*]",
-        "$.data.a.b_c[12].D9",
-        '$.data."odd key"',
-        '$.data."with \\" quote"',
-        "$.data[0]",
-        "$.channel",
-        *[f"$.{name}" for name in ENVELOPE_FIELDS],
+        "$.x",
+        "$.quality_score",
+        "$.data",  # data.data: one path syntax, relative to data
+        "$.a[0]",
+        "$.a.b_c[12].D9",
+        '$."odd key"',
+        '$."with \\" quote"',
+        "$[0]",
+        '$."channel"',
+        *[f"$.{name}" for name in ENVELOPE_FIELDS],  # keys of data that happen to share an envelope name
     ],
 )
 def test_good_extract_paths(tmp_path: Path, path: str) -> None:
@@ -338,25 +341,30 @@ def test_good_extract_paths(tmp_path: Path, path: str) -> None:
     [
         "data.x",
         "$..x",
-        "$.data.",
-        "$.unknown_envelope_field",
+        "$.x.",
         "$",
         "$.",
-        "$.data x",
-        "$.data[-1]",
-        "$.data[a]",
-        "$.data.a[0",
-        "$.database",
-        '$."channel"',
+        "$.x y",
+        "$.a[-1]",
+        "$.a[a]",
+        "$.a[0",
         "$['data']",
-        "$.data.x\n",
-        " $.data.x",
-        '$.data.""',
+        "$.x\n",
+        " $.x",
+        '$.""',
     ],
 )
 def test_bad_extract_paths(tmp_path: Path, path: str) -> None:
     error = only_error(tmp_path, static(extract_path=path))
     assert error.field == "extract_path"
+    assert "not a JSON path into data" in error.message
+
+
+@pytest.mark.parametrize("path", ["$.keyPoints[*].text", "$.keyPoints[*]", "$.*", "$.a.*.b"])
+def test_wildcard_paths_are_refused_as_extraction_cannot_read_them(tmp_path: Path, path: str) -> None:
+    error = only_error(tmp_path, static(extract_path=path, metric_type="list", aggregation="count"))
+    assert error.field == "extract_path"
+    assert "wildcard" in error.message and "$.list" in error.message
 
 
 def test_static_needs_extract_path(tmp_path: Path) -> None:
@@ -364,7 +372,7 @@ def test_static_needs_extract_path(tmp_path: Path) -> None:
 
 
 def test_extract_path_only_for_static(tmp_path: Path) -> None:
-    assert only_error(tmp_path, ai("ai_sentiment", extract_path="$.data.x")).field == "extract_path"
+    assert only_error(tmp_path, ai("ai_sentiment", extract_path="$.x")).field == "extract_path"
 
 
 # -------------------------------------------------------------------------------------------- AI modes
@@ -530,9 +538,40 @@ def test_ratio_needs_ratio_of(tmp_path: Path) -> None:
     assert only_error(tmp_path, definition).field == "ratio_of"
 
 
-def test_ratio_takes_no_extraction_mode(tmp_path: Path) -> None:
-    error = only_error(tmp_path, ratio("r", "a", "b", extraction_mode="static", extract_path="$.data.x"))
-    assert error.field == "extraction_mode"
+@pytest.mark.parametrize("mode", ["static", "ai_classify", "ai_extract", "ai_sentiment", "ai_query", "sql_expr"])
+def test_a_ratio_may_name_any_extraction_mode_and_stays_derived(tmp_path: Path, mode: str) -> None:
+    files = {
+        BUILTIN_FILE: {"metrics": [static(key="a"), static(key="b"), ratio("plain", "a", "b")]},
+        # sql_expr is for built-ins only, a ratio's as any other's
+        ("builtin/named.yaml" if mode == "sql_expr" else CUSTOM_FILE): ratio("named", "a", "b", extraction_mode=mode),
+    }
+    catalog, errors = collect(tmp_path, files)
+    assert errors == [], [str(e) for e in errors]
+    by_key = {d.definition.key: d.definition for d in catalog.all_definitions()}
+    named, plain = by_key["named"], by_key["plain"]
+    assert named.extraction_mode == mode  # kept as given, for the catalog row
+    assert (named.computed_mode, named.is_ai) == (None, False)
+    assert named.definition_version == plain.definition_version
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("extract_path", "$.x"),
+        ("sql_expr", "1"),
+        ("ai_query_prompt", "Rate {{ transcript }}"),
+        ("ai_labels", ["a", "b"]),
+    ],
+)
+def test_a_ratio_refuses_mode_fields(tmp_path: Path, field: str, value: Any) -> None:
+    error = only_error(tmp_path, ratio("r", "a", "b", extraction_mode="static", **{field: value}), builtin=True)
+    assert error.field == field
+    assert "ratio" in error.message and field in error.message
+
+
+def test_a_ratio_asks_no_model(tmp_path: Path) -> None:
+    error = only_error(tmp_path, ratio("r", "a", "b", extraction_mode="ai_query", model_tier="fast"), builtin=True)
+    assert error.field == "model_tier"
 
 
 def test_ratio_of_only_with_ratio(tmp_path: Path) -> None:
@@ -829,7 +868,9 @@ def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
     assert sorted(located(root, errors)) == sorted(expected)
     assert len({e.file for e in errors}) >= 3
     assert [d.definition.key for d in catalog.builtins] == ["base"]
-    assert [d.definition.key for d in catalog.custom["w1"]] == ["lost"]  # only catalog-level errors
+    assert catalog.custom["w1"] == []  # "lost" parses, but its ratio target does not exist
+    # "base" duplicates a built-in; the second "twice" the first
+    assert [d.definition.key for d in catalog.custom["w2"]] == ["twice"]
 
     with pytest.raises(DefinitionsInvalid) as raised:
         load_catalog(root)
@@ -929,7 +970,7 @@ def test_repo_demo_workspace(repo_catalog: MetricCatalog) -> None:
     custom = {d.definition.key: d.definition for d in repo_catalog.custom["ws_demo"]}
     assert set(custom) == {
         "voice_quality_score",
-        "services_in_use",
+        "voice_agents",
         "escalations_per_agent",
         "customer_mood",
         "contact_reason",
@@ -998,7 +1039,7 @@ FIXED_STATIC = {
     "name": "Fixed",
     "metric_type": "numerical",
     "extraction_mode": "static",
-    "extract_path": "$.data.quality_score",
+    "extract_path": "$.quality_score",
     "event_types": ["call_intelligence.row"],
     "aggregation": "avg",
     "valid_range_min": 0,
@@ -1021,7 +1062,10 @@ def version(definition: dict[str, Any]) -> str:
 
 def test_definition_version_is_stable_across_processes() -> None:
     # Computed once; a change here means every stored value would be re-versioned.
-    assert version(FIXED_STATIC) == "v066ca07890da"
+    assert version(FIXED_STATIC) == "v3594e37f11a4"
+    # the digest itself did not change: the same fields give the version they gave before paths became
+    # relative to data (issue 8), when this path was written $.data.quality_score
+    assert version({**FIXED_STATIC, "extract_path": "$.data.quality_score"}) == "v066ca07890da"
     assert version(FIXED_AI) == "vc6f816d91122"
     assert re.fullmatch(r"v[0-9a-f]{12}", version(FIXED_STATIC))
 
@@ -1029,7 +1073,7 @@ def test_definition_version_is_stable_across_processes() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"extract_path": "$.data.other"},
+        {"extract_path": "$.other"},
         {"metric_type": "categorical", "aggregation": "count", "valid_range_min": None, "valid_range_max": None},
         {"channel_scope": "voice"},
         {"valid_range_min": 1},
@@ -1128,3 +1172,247 @@ def test_rules_added_after_review(tmp_path: Path) -> None:
     assert "not a valid Jinja template" in bad_prompt.message
     custom_default = only_error(tmp_path, static(post_call_default=True))
     assert custom_default.field == "post_call_default"
+
+
+# ---------------------------------------------------------------------- the metric-store docs' own format
+
+# The definition the contract smoke test pastes from the metric-store docs.
+DOCS_QUALITY = {
+    "key": "docs_quality",
+    "name": "Voice Quality Score",
+    "metric_type": "numerical",
+    "source": "call_intelligence",
+    "event_types": ["call_intelligence.row"],
+    "extraction_mode": "static",
+    "extract_path": "$.quality_score",
+    "aggregation": "avg",
+    "unit": "score",
+    "active": True,
+}
+
+
+def test_a_definition_from_the_docs_validates(tmp_path: Path) -> None:
+    definition = loads(tmp_path, DOCS_QUALITY)
+    assert (definition.extract_path, definition.computed_mode) == ("$.quality_score", "static")
+
+
+def post_call(name: str = "Product Interest", **fields: Any) -> dict[str, Any]:
+    """A valid definition in the post-call configuration shape, with overrides (None removes a field)."""
+    base: dict[str, Any] = {
+        "name": name,
+        "dataType": "string",
+        "prompt": "Which product did the customer ask about? {{ transcript }}",
+        "isRequired": True,
+        "description": "The product the customer showed interest in.",
+    }
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_post_call_shape_becomes_an_ai_query_metric(tmp_path: Path) -> None:
+    catalog, errors = collect(tmp_path, {CUSTOM_FILE: {"metrics": [post_call()]}})
+    assert errors == []
+    (loaded,) = catalog.custom[WS]
+    assert loaded.definition == MetricDefinition(
+        key="product_interest",
+        name="Product Interest",
+        description="The product the customer showed interest in.",
+        metric_type="text",
+        extraction_mode="ai_query",
+        model_tier="fast",
+        ai_query_prompt="Which product did the customer ask about? {{ transcript }}",
+        aggregation="count",
+        is_required=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data_type", "metric_type", "aggregation"),
+    [
+        ("number", "numerical", "avg"),
+        ("string", "text", "count"),
+        ("boolean", "boolean", "rate"),
+        ("array", "list", "count"),
+    ],
+)
+def test_post_call_data_types(tmp_path: Path, data_type: str, metric_type: str, aggregation: str) -> None:
+    catalog, errors = collect(tmp_path, {CUSTOM_FILE: post_call(dataType=data_type, isRequired=None, description=None)})
+    assert errors == []
+    definition = catalog.custom[WS][0].definition
+    assert (definition.metric_type, definition.aggregation) == (metric_type, aggregation)
+    assert (definition.is_required, definition.description, definition.model_tier) == (False, "", "fast")
+
+
+def test_post_call_shape_may_choose_a_model_tier(tmp_path: Path) -> None:
+    catalog, _ = collect(tmp_path, {CUSTOM_FILE: post_call(model_tier="max")})
+    assert catalog.custom[WS][0].definition.model_tier == "max"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Product Interest", "product_interest"),
+        ("productInterest", "product_interest"),
+        ("  Follow-up action ", "follow_up_action"),
+        ("Customer's mood", "customers_mood"),
+        ("Café visits", "cafe_visits"),
+        ("NPS (0–10)", "nps_010"),
+        ("a__b", "a_b"),
+        ("x" * 64, "x" * 64),
+    ],
+)
+def test_post_call_key_is_the_name_in_snake_case(tmp_path: Path, name: str, key: str) -> None:
+    assert snake_key(name) == key
+    catalog, errors = collect(tmp_path, {CUSTOM_FILE: post_call(name)})
+    assert errors == []
+    assert [d.definition.key for d in catalog.custom[WS]] == [key]
+
+
+@pytest.mark.parametrize("name", ["123 calls", "!!!", "Ωμέγα", "x" * 65])
+def test_post_call_name_without_a_key_is_refused(tmp_path: Path, name: str) -> None:
+    error = only_error(tmp_path, post_call(name))
+    assert (error.key, error.field) == ("#0", "name")
+    assert "no metric key" in error.message
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"prompt": None}, "prompt"),
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "Rate {{ transcript "}, "prompt"),  # Jinja syntax, checked as ai_query_prompt
+        ({"dataType": "float"}, "dataType"),
+        ({"dataType": None}, "dataType"),
+        ({"isRequired": "perhaps"}, "isRequired"),
+        ({"name": None}, "name"),
+        ({"model_tier": "free"}, "model_tier"),
+        ({"aggregation": "sum"}, "aggregation"),  # not a field of that shape
+        ({"metric_type": "numerical"}, "metric_type"),
+    ],
+)
+def test_post_call_errors_name_the_users_field(tmp_path: Path, change: dict[str, Any], field: str) -> None:
+    definition = post_call(**change)
+    catalog, errors = collect(tmp_path, {CUSTOM_FILE: {"metrics": [definition]}})
+    assert [e.field for e in errors] == [field], [str(e) for e in errors]
+    assert errors[0].key == ("#0" if "name" not in definition else "product_interest")
+    assert catalog.custom[WS] == []
+
+
+def test_builtin_files_take_only_the_metric_store_shape(tmp_path: Path) -> None:
+    catalog, errors = collect(tmp_path, {BUILTIN_FILE: post_call()})
+    assert located(tmp_path, errors) == [(BUILTIN_FILE, "product_interest", "dataType")]
+    assert "metric-store shape" in errors[0].message
+    assert catalog.builtins == []
+
+
+def test_post_call_keys_are_checked_for_duplicates(tmp_path: Path) -> None:
+    files = {
+        BUILTIN_FILE: static(key="intent"),
+        CUSTOM_FILE: {"metrics": [post_call("Intent"), post_call("Mood"), post_call("mood")]},
+    }
+    _, errors = collect(tmp_path, files)
+    assert located(tmp_path, errors) == [(CUSTOM_FILE, "intent", "key"), (CUSTOM_FILE, "mood", "key")]
+
+
+# -------------------------------------------------------------------------------- check_custom_definitions
+
+
+def repo_builtins() -> list[LoadedDefinition]:
+    return load_catalog(REPO_DEFS).builtins
+
+
+def test_check_custom_definitions_accepts_both_shapes_and_what_a_get_returned() -> None:
+    got = {**DOCS_QUALITY, "builtin": False, "definition_version": "v000000000000"}
+    defs, errors = check_custom_definitions(
+        repo_builtins(), WS, [got, post_call()], file="PUT /v1/ws_t/settings/metrics"
+    )
+    assert errors == []
+    assert [(d.definition.key, d.workspace_id, d.file) for d in defs] == [
+        ("docs_quality", WS, "PUT /v1/ws_t/settings/metrics"),
+        ("product_interest", WS, "PUT /v1/ws_t/settings/metrics"),
+    ]
+    assert defs[0].definition == MetricDefinition.model_validate(DOCS_QUALITY)
+
+
+def test_read_only_fields_are_not_accepted_in_files(tmp_path: Path) -> None:
+    assert only_error(tmp_path, static(definition_version="v1")).field == "definition_version"
+
+
+def test_check_custom_definitions_reports_as_the_loader_does(tmp_path: Path) -> None:
+    items = [
+        static(key="call_volume"),  # a built-in key
+        static(key="twice"),
+        static(key="twice"),
+        sql_metric(key="custom_sql"),
+        static(key="default", post_call_default=True),
+        ratio("lost", "twice", "nowhere"),
+        static(key="cat", metric_type="categorical"),
+        post_call(dataType="float"),
+        "not a mapping",
+    ]
+    shutil.copytree(REPO_DEFS / "builtin", tmp_path / "builtin")
+    catalog, loader_errors = collect(tmp_path, {CUSTOM_FILE: {"metrics": items}})
+    defs, errors = check_custom_definitions(catalog.builtins, WS, items, file=str(tmp_path / CUSTOM_FILE))
+    assert errors == loader_errors
+    assert [(e.key, e.field) for e in errors] == [
+        ("custom_sql", "extraction_mode"),
+        ("default", "post_call_default"),
+        ("cat", "aggregation"),
+        ("product_interest", "dataType"),
+        ("#8", "-"),
+        ("call_volume", "key"),
+        ("twice", "key"),
+        ("lost", "ratio_of.denominator"),
+    ]
+    assert [d.definition.key for d in defs] == [d.definition.key for d in catalog.custom[WS]] == ["twice"]
+
+
+def test_check_custom_definitions_allows_50(tmp_path: Path) -> None:
+    items = [static(key=f"m{i:02d}") for i in range(MAX_CUSTOM_METRICS)] + [post_call()]
+    defs, errors = check_custom_definitions([], WS, items[:50], file="api")
+    assert (len(defs), errors) == (50, [])
+    defs, errors = check_custom_definitions([], WS, items, file="api")
+    assert [(e.key, e.field) for e in errors] == [("product_interest", "-")]
+    assert "51" in errors[0].message
+    assert len(defs) == 50
+
+
+def test_check_custom_definitions_ratio_targets_may_be_builtins() -> None:
+    defs, errors = check_custom_definitions(
+        repo_builtins(),
+        WS,
+        [ratio("talk_per_call", "total_talk_time", "call_volume", extraction_mode="static")],
+        file="api",
+    )
+    assert errors == []
+    assert defs[0].definition.extraction_mode == "static"
+
+
+# ------------------------------------------------------------------------------------------- stored_form
+
+
+def test_stored_form_round_trips_every_repo_definition(repo_catalog: MetricCatalog) -> None:
+    for loaded in repo_catalog.all_definitions():
+        definition = loaded.definition
+        stored = definition.stored_form()
+        assert list(stored)[:3] == ["key", "name", "metric_type"]
+        again = MetricDefinition.model_validate(yaml.safe_load(yaml.safe_dump(stored, allow_unicode=True)))
+        assert again == definition
+        assert again.definition_version == definition.definition_version
+
+
+def test_stored_form_is_minimal_and_keeps_the_mode() -> None:
+    assert MetricDefinition.model_validate(DOCS_QUALITY).stored_form() == {
+        k: v
+        for k, v in DOCS_QUALITY.items()
+        if k not in ("source", "active")  # defaults
+    }
+    named = MetricDefinition.model_validate(ratio("r", "a", "b", extraction_mode="static"))
+    assert named.stored_form() == ratio("r", "a", "b", extraction_mode="static")
+
+
+def test_stored_form_of_a_post_call_metric_loads_back(tmp_path: Path) -> None:
+    defs, _ = check_custom_definitions([], WS, [post_call()], file="api")
+    stored = defs[0].definition.stored_form()
+    assert stored["key"] == "product_interest"
+    assert loads(tmp_path, stored) == defs[0].definition

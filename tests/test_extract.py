@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from metricstore.definitions import MetricCatalog, load_catalog
-from metricstore.extract import ExtractResult, extract_window
+from metricstore.extract import ExtractResult, extract_window, static_definitions
 from metricstore.ingest import ingest_window
 from metricstore.windows import TimeWindow
 from tests.conftest import event, hour, write_landing
@@ -78,7 +78,7 @@ def calls(landing: Path, *data: dict[str, Any], at: str = T10, **envelope: Any) 
 
 
 def test_numerical_values_are_typed(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     calls(
         landing,
         {"duration": 12},
@@ -116,7 +116,7 @@ def test_numerical_values_are_typed(conn: duckdb.DuckDBPyConnection, landing: Pa
 
 
 def test_boolean_values_are_typed(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("cb", "boolean", "$.data.callbackRequired")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("cb", "boolean", "$.callbackRequired")])
     answers = [True, False, "yes", "no", "YES", "true", "False", 1, 0, "1", "0", "y", "N", 2.5, "maybe", [True]]
     calls(landing, *({"callbackRequired": a} for a in answers))
     run(conn, landing, catalog)
@@ -126,7 +126,7 @@ def test_boolean_values_are_typed(conn: duckdb.DuckDBPyConnection, landing: Path
 
 
 def test_list_values_from_arrays_and_scalars(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("kp", "list", "$.data.keyPoints")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("kp", "list", "$.keyPoints")])
     calls(
         landing,
         {"keyPoints": ["refund", "late delivery"]},
@@ -150,7 +150,7 @@ def test_list_values_from_arrays_and_scalars(conn: duckdb.DuckDBPyConnection, la
 def test_categorical_and_text_values(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        builtin=[metric("tier", "categorical", "$.data.tier"), metric("summary", "text", "$.data.summary")],
+        builtin=[metric("tier", "categorical", "$.tier"), metric("summary", "text", "$.summary")],
     )
     calls(
         landing,
@@ -174,8 +174,8 @@ def test_nested_data_paths(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_p
     catalog = write_defs(
         tmp_path / "defs",
         builtin=[
-            metric("first_role", "categorical", "$.data.transcription[0].role"),
-            metric("eval_score", "numerical", "$.data.selfEvaluation.score"),
+            metric("first_role", "categorical", "$.transcription[0].role"),
+            metric("eval_score", "numerical", "$.selfEvaluation.score"),
         ],
     )
     calls(
@@ -193,7 +193,7 @@ def test_out_of_range_values_are_kept_with_their_status(
 ) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        builtin=[metric("q", "numerical", "$.data.quality_score", valid_range_min=0, valid_range_max=100)],
+        builtin=[metric("q", "numerical", "$.quality_score", valid_range_min=0, valid_range_max=100)],
     )
     calls(landing, *({"quality_score": v} for v in [-1, 0, 55.5, 100, 100.01, "150", "x"]))
     run(conn, landing, catalog)
@@ -209,7 +209,7 @@ def test_out_of_range_values_are_kept_with_their_status(
 
 
 def test_one_sided_range(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("d", "numerical", "$.data.duration", valid_range_min=0)])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("d", "numerical", "$.duration", valid_range_min=0)])
     calls(landing, {"duration": -0.5}, {"duration": 1e9})
     run(conn, landing, catalog)
     assert values(conn, "d") == [("c0", -0.5, "out_of_range"), ("c1", 1e9, "ok")]
@@ -219,9 +219,9 @@ def test_missing_required_vs_optional(conn: duckdb.DuckDBPyConnection, landing: 
     catalog = write_defs(
         tmp_path / "defs",
         builtin=[
-            metric("req", "numerical", "$.data.duration", is_required=True),
-            metric("opt", "numerical", "$.data.duration"),
-            metric("req_text", "text", "$.data.summary", is_required=True),
+            metric("req", "numerical", "$.duration", is_required=True),
+            metric("opt", "numerical", "$.duration"),
+            metric("req_text", "text", "$.summary", is_required=True),
         ],
     )
     calls(
@@ -302,12 +302,12 @@ def test_event_types_and_source_filter(conn: duckdb.DuckDBPyConnection, landing:
             metric(
                 "escalations",
                 "numerical",
-                "$.data.level",
+                "$.level",
                 source="world_events",
                 event_types=["world_events.escalation", "world_events.transfer"],
             ),
-            metric("any_world", "numerical", "$.data.level", source="world_events"),
-            metric("call_level", "numerical", "$.data.level"),
+            metric("any_world", "numerical", "$.level", source="world_events"),
+            metric("call_level", "numerical", "$.level"),
         ],
     )
     write_landing(
@@ -326,14 +326,19 @@ def test_event_types_and_source_filter(conn: duckdb.DuckDBPyConnection, landing:
     assert values(conn, "call_level", "entity_type, value_num") == [("conv", "conversation", 9.0)]
 
 
-def test_envelope_paths(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
+def envelope(key: str, metric_type: str, column: str, **fields: Any) -> dict[str, Any]:
+    """A built-in sql_expr metric reading one envelope column, the way built-ins read the envelope."""
+    return {"key": key, "name": key, "metric_type": metric_type, "extraction_mode": "sql_expr", "sql_expr": column}
+
+
+def test_envelope_columns_through_sql_expr(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
     catalog = write_defs(
         tmp_path / "defs",
         builtin=[
-            metric("service", "categorical", "$.service_id", aggregation="count_distinct"),
-            metric("chan", "categorical", "$.channel"),
-            metric("dir", "categorical", "$.direction", is_required=True),
-            metric("session", "text", "$.session_id"),
+            {**envelope("service", "categorical", "service_id"), "aggregation": "count_distinct"},
+            envelope("chan", "categorical", "channel"),
+            {**envelope("dir", "categorical", "direction"), "is_required": True},
+            envelope("session", "text", "session_id"),
         ],
     )
     write_landing(
@@ -349,6 +354,62 @@ def test_envelope_paths(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path
     assert values(conn, "chan", "value_text") == [("c0", "text"), ("c1", "voice")]
     assert values(conn, "dir", "value_text, status") == [("c0", None, "missing"), ("c1", "outbound", "ok")]
     assert values(conn, "session", "value_text") == [("c0", "CA1")]
+
+
+# The metric-store docs' own example, as the contract smoke test sends it.
+DOCS_QUALITY = {
+    "key": "docs_quality",
+    "name": "Voice Quality Score",
+    "metric_type": "numerical",
+    "source": "call_intelligence",
+    "event_types": ["call_intelligence.row"],
+    "extraction_mode": "static",
+    "extract_path": "$.quality_score",
+    "aggregation": "avg",
+    "unit": "score",
+    "active": True,
+}
+
+
+def test_a_definition_from_the_docs_reads_data(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
+    catalog = write_defs(tmp_path / "defs", workspaces={"ws_test": [DOCS_QUALITY]})
+    calls(landing, {"quality_score": 87.5}, {"quality_score": "61"}, {})
+    run(conn, landing, catalog)
+    assert values(conn, "docs_quality") == [("c0", 87.5, "ok"), ("c1", 61.0, "ok")]
+
+
+def test_extract_path_reads_data_never_the_envelope(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
+) -> None:
+    catalog = write_defs(
+        tmp_path / "defs",
+        builtin=[metric("chan", "categorical", "$.channel"), metric("nested", "categorical", "$.data.x")],
+    )
+    with_channel = event("e0", T10, channel="text", id="c0")
+    with_channel["data"]["channel"] = "from data"  # `channel=` names the envelope's
+    write_landing(
+        landing, "call_intelligence/c.jsonl", [with_channel, event("e1", T10, id="c1", data={"x": "data.data.x"})]
+    )
+    run(conn, landing, catalog)
+    assert values(conn, "chan", "value_text") == [("c0", "from data")]  # not the envelope's 'text'
+    assert values(conn, "nested", "value_text") == [("c1", "data.data.x")]
+
+
+def test_a_ratio_naming_a_mode_is_not_extracted(tmp_path: Path) -> None:
+    ratio = {
+        "key": "per_call",
+        "name": "Per call",
+        "metric_type": "numerical",
+        "extraction_mode": "static",
+        "aggregation": "ratio",
+        "ratio_of": {"numerator": "dur", "denominator": "calls"},
+    }
+    catalog = write_defs(
+        tmp_path / "defs",
+        builtin=[metric("dur", "numerical", "$.duration", aggregation="sum"), envelope("calls", "numerical", "1")],
+        workspaces={"ws_test": [ratio]},
+    )
+    assert [d.definition.key for d in static_definitions(catalog, "ws_test")] == ["dur", "calls"]
 
 
 def test_sql_expr_builtin(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
@@ -399,10 +460,10 @@ def test_sql_expr_builtin(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_pa
 def test_custom_metric_stays_in_its_workspace(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        builtin=[metric("dur", "numerical", "$.data.duration")],
+        builtin=[metric("dur", "numerical", "$.duration")],
         workspaces={
-            "ws_a": [metric("nps", "numerical", "$.data.nps")],
-            "ws_b": [metric("csat", "numerical", "$.data.nps")],
+            "ws_a": [metric("nps", "numerical", "$.nps")],
+            "ws_b": [metric("csat", "numerical", "$.nps")],
         },
     )
     write_landing(
@@ -432,10 +493,10 @@ def test_default_metrics_disabled(conn: duckdb.DuckDBPyConnection, landing: Path
     catalog = write_defs(
         tmp_path / "defs",
         builtin=[
-            metric("sentiment", "categorical", "$.data.sentiment", post_call_default=True),
-            metric("dur", "numerical", "$.data.duration"),
+            metric("sentiment", "categorical", "$.sentiment", post_call_default=True),
+            metric("dur", "numerical", "$.duration"),
         ],
-        workspaces={"ws_off": [metric("own", "numerical", "$.data.duration")]},
+        workspaces={"ws_off": [metric("own", "numerical", "$.duration")]},
         settings={"ws_off": {"default_metrics_enabled": False}, "ws_on": {"default_metrics_enabled": True}},
     )
     write_landing(
@@ -461,7 +522,7 @@ def test_default_metrics_disabled(conn: duckdb.DuckDBPyConnection, landing: Path
 def test_inactive_metric_is_not_extracted(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        builtin=[metric("dur", "numerical", "$.data.duration", active=False), metric("q", "numerical", "$.data.q")],
+        builtin=[metric("dur", "numerical", "$.duration", active=False), metric("q", "numerical", "$.q")],
     )
     calls(landing, {"duration": 5, "q": 1})
     run(conn, landing, catalog)
@@ -469,7 +530,7 @@ def test_inactive_metric_is_not_extracted(conn: duckdb.DuckDBPyConnection, landi
 
 
 def test_row_columns_carry_the_envelope(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     write_landing(
         landing,
         "call_intelligence/c.jsonl",
@@ -495,7 +556,7 @@ def test_row_columns_carry_the_envelope(conn: duckdb.DuckDBPyConnection, landing
 def test_rerunning_extraction_replaces_the_window(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     calls(landing, {"duration": 5}, {"duration": 6})
     run(conn, landing, catalog)
     run(conn, landing, catalog)
@@ -512,7 +573,7 @@ def test_rerunning_extraction_replaces_the_window(
 def test_latest_snapshot_in_a_window_represents_the_conversation(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     write_landing(
         landing,
         "call_intelligence/c.jsonl",
@@ -540,7 +601,7 @@ def test_latest_snapshot_in_a_window_represents_the_conversation(
 
 
 def test_conversation_ids_are_per_workspace(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     write_landing(
         landing,
         "call_intelligence/c.jsonl",
@@ -561,7 +622,7 @@ def test_later_snapshot_moves_the_conversation_and_marks_the_old_hour_stale(
 ) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        builtin=[metric("dur", "numerical", "$.data.duration"), metric("st", "categorical", "$.data.status")],
+        builtin=[metric("dur", "numerical", "$.duration"), metric("st", "categorical", "$.status")],
     )
     write_landing(
         landing,
@@ -603,7 +664,7 @@ def test_later_snapshot_moves_the_conversation_and_marks_the_old_hour_stale(
 def test_window_run_late_skips_a_conversation_superseded_later(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     write_landing(
         landing,
         "call_intelligence/c.jsonl",
@@ -623,7 +684,7 @@ def test_window_run_late_skips_a_conversation_superseded_later(
 def test_supersession_across_midnight_marks_the_previous_day(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.data.duration")])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("dur", "numerical", "$.duration")])
     write_landing(landing, "call_intelligence/a.jsonl", [event("v1", "2026-11-20T23:50:00Z", id="c1", duration=1)])
     run(conn, landing, catalog, TimeWindow(hour("2026-11-20 23:00"), hour("2026-11-21 00:00")))
     write_landing(landing, "call_intelligence/b.jsonl", [event("v2", "2026-11-21T00:10:00Z", id="c1", duration=2)])
@@ -637,7 +698,7 @@ def test_non_conversation_events_are_their_own_entities(
 ) -> None:
     catalog = write_defs(
         tmp_path / "defs",
-        builtin=[metric("score", "numerical", "$.data.score", source="emotion_events")],
+        builtin=[metric("score", "numerical", "$.score", source="emotion_events")],
     )
     write_landing(
         landing,
@@ -655,10 +716,10 @@ def test_non_conversation_events_are_their_own_entities(
 def test_rerun_under_a_new_definition_version_replaces_the_static_rows(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
 ) -> None:
-    old = write_defs(tmp_path / "old", builtin=[metric("q", "numerical", "$.data.q", valid_range_max=1000)])
-    new = write_defs(tmp_path / "new", builtin=[metric("q", "numerical", "$.data.q", valid_range_max=100)])
+    old = write_defs(tmp_path / "old", builtin=[metric("q", "numerical", "$.q", valid_range_max=1000)])
+    new = write_defs(tmp_path / "new", builtin=[metric("q", "numerical", "$.q", valid_range_max=100)])
     renamed = write_defs(
-        tmp_path / "renamed", builtin=[metric("q", "numerical", "$.data.q", valid_range_max=100, name="Quality")]
+        tmp_path / "renamed", builtin=[metric("q", "numerical", "$.q", valid_range_max=100, name="Quality")]
     )
     v_old, v_new = (c.builtins[0].definition.definition_version for c in (old, new))
     assert v_old != v_new
@@ -676,8 +737,8 @@ def test_rerun_under_a_new_definition_version_replaces_the_static_rows(
 
 
 def test_narrower_scope_leaves_no_old_values(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    everywhere = write_defs(tmp_path / "all", builtin=[metric("q", "numerical", "$.data.q")])
-    voice_only = write_defs(tmp_path / "voice", builtin=[metric("q", "numerical", "$.data.q", channel_scope="voice")])
+    everywhere = write_defs(tmp_path / "all", builtin=[metric("q", "numerical", "$.q")])
+    voice_only = write_defs(tmp_path / "voice", builtin=[metric("q", "numerical", "$.q", channel_scope="voice")])
     write_landing(
         landing,
         "call_intelligence/a.jsonl",
@@ -695,7 +756,7 @@ def test_narrower_scope_leaves_no_old_values(conn: duckdb.DuckDBPyConnection, la
 def test_missing_required_has_no_value_for_any_type(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path, metric_type: str
 ) -> None:
-    catalog = write_defs(tmp_path / "defs", builtin=[metric("m", metric_type, "$.data.absent", is_required=True)])
+    catalog = write_defs(tmp_path / "defs", builtin=[metric("m", metric_type, "$.absent", is_required=True)])
     calls(landing, {"other": 1})
     run(conn, landing, catalog)
     assert values(conn, "m", "metric_type, value_num, value_text, value_bool, value_list, status") == [

@@ -703,7 +703,7 @@ class LocalEvaluator:
     def evaluate_one(self, conversation: Conversation, metric: MetricDefinition) -> Evaluation:
         started = time.perf_counter()
         evaluation = Evaluation(metric.key, metric.definition_version, conversation.conversation_id, "ok", attempts=1)
-        mode = metric.extraction_mode or "derived"
+        mode = metric.computed_mode or "derived"
         try:
             handler = self._modes.get(mode)
             if mode == "ai_query":
