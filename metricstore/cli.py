@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from metricstore.api.keys import ROLES
 from metricstore.config import Settings
 from metricstore.definitions import collect_catalog, definition_file_schema, load_catalog
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from metricstore.definitions import MetricCatalog
+    from metricstore.query import EntityType, Scope, Source
 
 SCHEMA_FILE = Path("schema") / "metric-definitions.schema.json"
 
@@ -95,7 +103,9 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
         f"failed checks: {', '.join(summary.failed_checks) or 'none'}",
         f"  model usage        {tokens_in:>10,}   input tokens, {tokens_out:,} output tokens, ${cost:.4f} "
         f"in {ai.get('calls', 0):,} calls",
-        f"  warehouse          {settings.warehouse.resolve()}",
+        f"  warehouse          {settings.warehouse.resolve()}   (the job writes it)",
+        f"  published          {settings.published.resolve()}   (readers open it: the API, "
+        f"`metricstore query`, `duckdb`)",
     ]
     click.echo("\n".join(lines))
     if not summary.success:
@@ -125,13 +135,17 @@ def evaluate(key: str, conversation_id: str, workspace_id: str | None, as_json: 
     from dataclasses import asdict
 
     from metricstore.evaluation.on_demand import OnDemandError, evaluate_on_demand
-    from metricstore.warehouse import connect
+    from metricstore.published import NotPublishedError, open_published
 
     settings = Settings.from_env()
     catalog = load_catalog(settings.metric_defs)
     try:
-        with connect(settings.warehouse, read_only=True) as conn:
+        # the published copy, like the API: never the warehouse the job may be writing
+        with open_published(settings) as conn:
             evaluation = evaluate_on_demand(conn, catalog, key, conversation_id, workspace_id)
+    except NotPublishedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     except OnDemandError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2 if exc.kind in ("unknown_metric", "unknown_conversation", "unsupported_mode") else 1)
@@ -248,6 +262,293 @@ def defs_catalog_doc(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(catalog_markdown(catalog), encoding="utf-8")
     click.echo(f"wrote {output} ({len(catalog.builtins)} built-in metrics)")
+
+
+QUERY_SOURCES = click.Choice(["production", "simulation"])
+_T = TypeVar("_T")
+
+
+@main.group()
+def query() -> None:
+    """Read the published metric store, as the API does: tables, or --json for the API's own document."""
+
+
+def _workspace_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--workspace", "workspace_id", required=True, help="The workspace to read.")(command)
+
+
+def _json_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--json", "as_json", is_flag=True, help="Print the JSON document the API returns.")(command)
+
+
+@query.command("latest")
+@_workspace_option
+@click.option("--source", type=QUERY_SOURCES, help="Production or simulation values (default: both).")
+@click.option(
+    "--scope",
+    type=click.Choice(["aggregate", "entity", "all"]),
+    default="aggregate",
+    show_default=True,
+    help="Latest aggregate per metric, latest value per entity, or both.",
+)
+@click.option("--entity-type", type=click.Choice(["conversation", "event"]), help="Entity values of this type only.")
+@click.option("--entity-id", help="Entity values of this conversation or event id only.")
+@click.option("--service-id", help="Entity values of this service only.")
+@click.option("--session-id", help="Entity values of this session only.")
+@click.option("--limit", default=1000, show_default=True, help="The most entity values printed (1–10000).")
+@_json_option
+def query_latest(
+    workspace_id: str,
+    source: Source | None,
+    scope: Scope,
+    entity_type: EntityType | None,
+    entity_id: str | None,
+    service_id: str | None,
+    session_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The latest aggregate of each metric of the workspace (and/or the latest value per entity)."""
+    from metricstore.query import latest
+
+    response = _published_query(
+        lambda conn, catalog: latest(
+            conn,
+            catalog,
+            workspace_id,
+            source=source,
+            scope=scope,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            service_id=service_id,
+            session_id=session_id,
+            limit=limit,
+        )
+    )
+    if as_json:
+        click.echo(response.model_dump_json(indent=2))
+        return
+    if scope in ("aggregate", "all"):
+        _echo_table(
+            ["metric", "source", "granularity", "period start", "value", "samples", "unit"],
+            [
+                [a.metric_key, a.source, a.granularity, a.period_start, a.value, a.sample_count, a.unit]
+                for a in response.aggregates
+            ],
+            empty=f"no aggregates published for {workspace_id}",
+        )
+    if scope in ("entity", "all"):
+        _echo_table(
+            ["entity", "metric", "value", "status", "version", "occurred at", "source"],
+            [
+                [
+                    f"{e.entity_type}:{e.entity_id}",
+                    e.metric_key,
+                    e.value,
+                    e.status,
+                    e.definition_version,
+                    e.occurred_at,
+                    e.source,
+                ]
+                for e in response.entities
+            ],
+            empty=f"no entity values published for {workspace_id} that match",
+        )
+        if response.entities_truncated:
+            click.echo(f"(the newest {limit} values; narrow with --entity-id, --session-id or raise --limit)")
+
+
+@query.command("values")
+@click.argument("key")
+@_workspace_option
+@click.option("--date-from", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC, inclusive).")
+@click.option("--date-to", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC, inclusive).")
+@click.option("--limit", default=90, show_default=True, help="The most periods printed (1–365).")
+@click.option("--source", type=QUERY_SOURCES, default="production", show_default=True)
+@_json_option
+def query_values(
+    key: str,
+    workspace_id: str,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    limit: int,
+    source: Source,
+    as_json: bool,
+) -> None:
+    """The aggregates of metric KEY at its own granularity (hourly or daily), newest first."""
+    from metricstore.query import values
+
+    response = _published_query(
+        lambda conn, catalog: values(
+            conn,
+            catalog,
+            workspace_id,
+            key,
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            limit=limit,
+            source=source,
+        )
+    )
+    if as_json:
+        click.echo(response.model_dump_json(indent=2))
+        return
+    unit = f", {response.unit}" if response.unit else ""
+    click.echo(f"{key} ({response.name}{unit}): {response.aggregation}, {response.granularity}, {source}")
+    _echo_table(
+        ["period start", "value", "samples"],
+        [[p.period_start, p.value, p.sample_count] for p in response.points],
+        empty="no aggregates in that range",
+    )
+
+
+@query.command("trend")
+@click.argument("key")
+@_workspace_option
+@click.option("--days", default=30, show_default=True, help="Days up to the newest published day (1–365).")
+@click.option("--source", type=QUERY_SOURCES, default="production", show_default=True)
+@_json_option
+def query_trend(key: str, workspace_id: str, days: int, source: Source, as_json: bool) -> None:
+    """The daily series of metric KEY, one row per day (days without data show –)."""
+    from metricstore.query import trend
+
+    response = _published_query(lambda conn, catalog: trend(conn, catalog, workspace_id, key, days=days, source=source))
+    if as_json:
+        click.echo(response.model_dump_json(indent=2))
+        return
+    if response.end_day is None:
+        click.echo(f"nothing published for {workspace_id} yet")
+        return
+    click.echo(
+        f"{key} ({response.name}), daily {response.aggregation}, {source}: {response.start_day} .. {response.end_day}"
+    )
+    _echo_table(["day", "value", "samples"], [[p.day, p.value, p.sample_count] for p in response.points])
+    s = response.summary
+    if s.direction is not None:
+        pct = f" ({s.change_pct:+.1f} %)" if s.change_pct is not None else ""
+        click.echo(
+            f"{s.direction}: {_cell(s.first_value)} on {s.first_day} -> {_cell(s.last_value)} on {s.last_day}{pct}"
+        )
+
+
+@query.command("catalog")
+@_workspace_option
+@_json_option
+def query_catalog(workspace_id: str, as_json: bool) -> None:
+    """Every metric of the workspace with its configuration and whether it has values yet."""
+    from metricstore.query import catalog_entries
+
+    response = _published_query(lambda conn, catalog: catalog_entries(conn, catalog, workspace_id))
+    if as_json:
+        click.echo(response.model_dump_json(indent=2))
+        return
+    _echo_table(
+        ["metric", "kind", "type", "mode", "aggregation", "granularity", "version", "values"],
+        [
+            [
+                m.key + ("" if m.active else " (inactive)"),
+                "built-in" if m.builtin else "custom",
+                m.definition.metric_type,
+                m.definition.extraction_mode or "ratio",
+                m.definition.aggregation,
+                m.definition.period_granularity,
+                m.definition_version,
+                "yes" if m.has_values else "no",
+            ]
+            for m in response.metrics
+        ],
+    )
+    if not response.default_metrics_enabled:
+        click.echo(f"(the post-call default metrics are turned off for {workspace_id})")
+
+
+@query.command("call")
+@_workspace_option
+@click.option("--call-id", help="The conversation id (data.id).")
+@click.option("--agent-id", help="The most recent conversation of this agent.")
+@click.option("--contact-id", help="The most recent conversation of this contact.")
+@_json_option
+def query_call(
+    workspace_id: str, call_id: str | None, agent_id: str | None, contact_id: str | None, as_json: bool
+) -> None:
+    """The post-call record of one conversation (what GET /api/v1/call/get-metric and the webhook carry)."""
+    from metricstore.post_call import post_call_record
+
+    if not (call_id or agent_id or contact_id):
+        raise click.UsageError("give --call-id, --agent-id or --contact-id")
+    record = _published_query(
+        lambda conn, catalog: post_call_record(
+            conn, catalog, workspace_id, call_id=call_id, agent_id=agent_id, contact_id=contact_id
+        )
+    )
+    if as_json:
+        click.echo(record.model_dump_json(indent=2))
+        return
+    fields = record.call_data.model_dump(mode="json", exclude={"custom_metrics"})
+    for name, value in fields.items():
+        shown = f"{len(value)} turns" if name == "transcription" and isinstance(value, list) else _cell(value)
+        click.echo(f"{name:<18} {shown}")
+    _echo_table(
+        ["custom metric", "type", "required", "value"],
+        [
+            [key, m.metric_schema.type, "yes" if m.metric_schema.is_required else "no", m.value]
+            for key, m in record.call_data.custom_metrics.items()
+        ],
+        empty="(no custom metrics)",
+    )
+
+
+def _published_query(run: Callable[[duckdb.DuckDBPyConnection, MetricCatalog], _T]) -> _T:
+    """Run a query on the published warehouse; every failure is one line on stderr (exit 2: the request)."""
+    import duckdb
+
+    from metricstore.definitions import DefinitionsInvalid
+    from metricstore.published import NotPublishedError, open_published
+    from metricstore.query import QueryError
+
+    settings = Settings.from_env()
+    try:
+        catalog = load_catalog(settings.metric_defs)
+    except DefinitionsInvalid as exc:
+        click.echo(f"error: {len(exc.errors)} invalid metric definition(s): run `metricstore defs validate`", err=True)
+        sys.exit(1)
+    try:
+        with open_published(settings) as conn:
+            return run(conn, catalog)
+    except (NotPublishedError, QueryError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except duckdb.Error as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"error: could not read the published warehouse {settings.published}: {first_line}", err=True)
+        sys.exit(1)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _echo_table(headers: list[str], rows: list[list[object]], *, empty: str = "(no rows)") -> None:
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 @main.command()
