@@ -330,7 +330,7 @@ class MetricDefinition(BaseModel):
 
 
 # The post-call configuration's value types, and what each becomes in the metric store.
-POST_CALL_TYPES: dict[str, tuple[MetricType, Aggregation]] = {
+POST_CALL_DATA_TYPES: dict[str, tuple[MetricType, Aggregation]] = {
     "number": ("numerical", "avg"),
     "string": ("text", "count"),
     "boolean": ("boolean", "rate"),
@@ -364,7 +364,7 @@ class PostCallMetric(BaseModel):
 
     def as_definition(self, key: str) -> dict[str, Any]:
         """The same metric in the metric-store shape (still to be validated as a :class:`MetricDefinition`)."""
-        metric_type, aggregation = POST_CALL_TYPES[self.data_type]
+        metric_type, aggregation = POST_CALL_DATA_TYPES[self.data_type]
         return {
             "key": key,
             "name": self.name,
@@ -497,8 +497,8 @@ class _Item:
 def _item(file: str, index: int, raw: Any) -> _Item:
     label = f"#{index}"
     if isinstance(raw, dict):
-        name = raw.get("name")
         if POST_CALL_MARKERS & raw.keys():
+            name = raw.get("name")
             label = (snake_key(name) if isinstance(name, str) else None) or label
         elif raw.get("key"):
             label = str(raw["key"])
