@@ -151,8 +151,8 @@ def post_call_record(
     ``unknown_call`` when no conversation of the workspace matches."""
     wanted = {
         "conversation_id = $call_id": ("call_id", call_id),
-        "data->>'agentId' = $agent_id": ("agent_id", agent_id),
-        "data->>'contactId' = $contact_id": ("contact_id", contact_id),
+        "json_extract_string(data, '$.agentId') = $agent_id": ("agent_id", agent_id),
+        "json_extract_string(data, '$.contactId') = $contact_id": ("contact_id", contact_id),
     }
     given = {condition: bound for condition, bound in wanted.items() if bound[1]}
     if not given:
