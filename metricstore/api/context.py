@@ -1,0 +1,104 @@
+"""What every request needs: the settings, the key store, the published warehouse and the definitions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+import duckdb
+from fastapi import Depends, Request
+
+from metricstore.api.keys import KeyStore
+from metricstore.config import Settings
+from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.evaluation.run import ClientFactory
+from metricstore.published import NotPublishedError, open_published
+
+
+class PublishedReader:
+    """Connections to the published warehouse for concurrent requests, following the job's atomic replacements.
+
+    DuckDB shares one database per file path within a process: while any connection to the replaced file is
+    open, connecting to the path again gives the *old* database. So when the file's inode changes, new requests
+    wait until the requests still reading the old snapshot are done, then the old database is closed and the
+    new one opened. One connection stays open per snapshot so that its caches outlive a request."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._turn = threading.Condition()
+        self._identity: tuple[int, int] | None = None
+        self._anchor: duckdb.DuckDBPyConnection | None = None
+        self._in_flight = 0
+
+    def _published_identity(self) -> tuple[int, int]:
+        try:
+            stat = self._settings.published.stat()
+        except FileNotFoundError:
+            raise NotPublishedError(
+                f"nothing published at {self._settings.published} yet: run the job first (`metricstore run`)"
+            ) from None
+        return stat.st_dev, stat.st_ino
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the snapshot published now; :class:`NotPublishedError` before the first."""
+        with self._turn:
+            identity = self._published_identity()
+            while identity != self._identity and self._in_flight:
+                self._turn.wait()
+                identity = self._published_identity()
+            if identity != self._identity:
+                if self._anchor is not None:
+                    self._anchor.close()
+                # Identity read before opening: a replacement in between costs one more reopen, never staleness.
+                self._anchor, self._identity = open_published(self._settings), identity
+            conn = open_published(self._settings)
+            self._in_flight += 1
+        try:
+            yield conn
+        finally:
+            conn.close()
+            with self._turn:
+                self._in_flight -= 1
+                self._turn.notify_all()
+
+    def close(self) -> None:
+        """Close the open snapshot (when the app shuts down)."""
+        with self._turn:
+            if self._anchor is not None:
+                self._anchor.close()
+            self._anchor, self._identity = None, None
+
+
+@dataclass
+class ApiContext:
+    """One app's state, built by ``create_app``."""
+
+    settings: Settings
+    keys: KeyStore
+    published: PublishedReader
+    client_factory: ClientFactory
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+def published_connection(context: Annotated[ApiContext, Depends(get_context)]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published warehouse, for one request (503 with the error shape when nothing is published)."""
+    with context.published.connect() as conn:
+        yield conn
+
+
+def metric_catalog(context: Annotated[ApiContext, Depends(get_context)]) -> MetricCatalog:
+    """The definitions as the next run will read them (a settings change shows at once)."""
+    return load_catalog(context.settings.metric_defs)
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+PublishedConnection = Annotated[duckdb.DuckDBPyConnection, Depends(published_connection)]
+Catalog = Annotated[MetricCatalog, Depends(metric_catalog)]

@@ -1,0 +1,288 @@
+"""A workspace's custom metric definitions as the settings API reads and replaces them, with their history.
+
+The definitions stay YAML under ``<defs>/workspaces/<ws>/``, read by the one loader on the next run. A
+replacement writes the whole custom set as ``metrics.yaml`` and removes the workspace's other definition files
+(``workspace.yaml``, its settings, is left alone). All or nothing, even when the process is killed mid-way:
+
+1. the history record is staged (``.history/.pending.json``: not yet history);
+2. the new set is written to ``.metrics.yaml.pending`` (temp file, fsync, rename): the commit point. From here
+   on the loader reads that file *instead of* every other definition file of the workspace
+   (``definitions.PENDING_DEFINITIONS``), so it sees the new set whole;
+3. the other definition files are removed, the staged record becomes ``.history/v000N.json`` and the pending
+   file is renamed to ``metrics.yaml``, which ends the change.
+
+A kill before step 2 leaves the old set (the staged record is dropped later); after it, the next operation on
+the workspace finishes steps 3 (:func:`_recover`). Writers are serialised by an fcntl lock on
+``.settings.lock``; nothing here touches the DuckDB warehouse, so a change made while a job runs takes effect
+on the next run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+
+from metricstore.definitions import (
+    PENDING_DEFINITIONS,
+    DefinitionError,
+    LoadedDefinition,
+    MetricCatalog,
+    check_custom_definitions,
+    collect_catalog,
+)
+
+WORKSPACE_FILE = "workspace.yaml"
+METRICS_FILE = "metrics.yaml"
+HISTORY_DIR = ".history"
+STAGED_RECORD = ".pending.json"
+LOCK_FILE = ".settings.lock"
+MODELINE = "# yaml-language-server: $schema=../../schema/metric-definitions.schema.json\n"
+
+
+class ChangeSummary(BaseModel):
+    """What one accepted change did to the custom set."""
+
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: dict[str, list[str]] = Field(default_factory=dict, description="key → the fields that changed")
+
+
+class Change(BaseModel):
+    """One accepted change: ``.history/v000N.json``."""
+
+    version: int
+    at: str = Field(description="When, UTC ISO-8601.")
+    key_id: str | None = Field(description="The API key that made it (None outside the API).")
+    etag: str = Field(description="The ETag of the custom set after the change.")
+    summary: ChangeSummary
+    definitions: list[dict[str, Any]] = Field(description="The whole custom set after the change.")
+
+
+@dataclass(frozen=True)
+class WorkspaceDefinitions:
+    """The definitions that apply to a workspace, as the settings API shows them."""
+
+    definitions: list[dict[str, Any]]  # stored form plus `builtin` and `definition_version`; built-ins first
+    etag: str  # a digest of the custom set: If-Match compares against it
+    version: int | None  # the latest accepted change, None before the first
+
+
+class DefinitionsRejected(Exception):
+    """The new set has errors; ``errors`` lists every one."""
+
+    def __init__(self, errors: list[DefinitionError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} error(s) in the definitions")
+
+
+class StaleEtag(Exception):
+    """If-Match named another version of the custom set than the current one."""
+
+    def __init__(self, current: str):
+        self.current = current
+        super().__init__(f"the definitions changed since that version (now {current}): read them again")
+
+
+def read_definitions(root: Path, workspace_id: str) -> WorkspaceDefinitions:
+    """Built-in and custom definitions of ``workspace_id`` (a workspace without a folder has only built-ins)."""
+    ws_dir = _workspace_dir(root, workspace_id)
+    if not ws_dir.is_dir():  # nothing to recover, and reading must not create the folder
+        return _current(root, workspace_id)
+    with _locked(ws_dir):
+        _recover(ws_dir)
+        return _current(root, workspace_id)
+
+
+def replace_definitions(
+    root: Path, workspace_id: str, items: list[Any], *, if_match: str | None, key_id: str | None
+) -> tuple[WorkspaceDefinitions, Change | None]:
+    """Replace the custom set of ``workspace_id`` with ``items`` (what a GET returned, built-ins included, or
+    only the custom ones); the change, or None when the set is unchanged. Raises :class:`StaleEtag` and
+    :class:`DefinitionsRejected`."""
+    ws_dir = _workspace_dir(root, workspace_id)
+    ws_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(ws_dir):
+        _recover(ws_dir)
+        catalog, _ = collect_catalog(root)
+        before = [d.definition.stored_form() for d in catalog.custom.get(workspace_id, [])]
+        if if_match is not None and not _matches(if_match, _etag(before)):
+            raise StaleEtag(_etag(before))
+        new = _validate(catalog, workspace_id, items)
+        after = [d.definition.stored_form() for d in new]
+        if after == before:
+            return _current(root, workspace_id), None
+        change = Change(
+            version=_latest_version(ws_dir) + 1,
+            at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            key_id=key_id,
+            etag=_etag(after),
+            summary=_summary(before, after),
+            definitions=after,
+        )
+        _commit(ws_dir, _yaml_text(after), change)
+        return _current(root, workspace_id), change
+
+
+def history(root: Path, workspace_id: str) -> list[Change]:
+    """Every accepted change of ``workspace_id``, newest first."""
+    ws_dir = _workspace_dir(root, workspace_id)
+    if not ws_dir.is_dir():
+        return []
+    with _locked(ws_dir):
+        _recover(ws_dir)
+        records = [Change.model_validate_json(p.read_text(encoding="utf-8")) for p in _history_files(ws_dir)]
+    return sorted(records, key=lambda c: c.version, reverse=True)
+
+
+def _workspace_dir(root: Path, workspace_id: str) -> Path:
+    # Workspace ids come from API keys, which only hold path-safe ids; refuse anything else outright.
+    if not workspace_id or "/" in workspace_id or workspace_id.startswith("."):
+        raise ValueError(f"'{workspace_id}' is not a workspace id")
+    return root / "workspaces" / workspace_id
+
+
+def _current(root: Path, workspace_id: str) -> WorkspaceDefinitions:
+    catalog, _ = collect_catalog(root)
+    shown = [_shown(d) for d in catalog.definitions_for(workspace_id, include_inactive=True)]
+    custom = [d.definition.stored_form() for d in catalog.custom.get(workspace_id, [])]
+    ws_dir = _workspace_dir(root, workspace_id)
+    return WorkspaceDefinitions(shown, _etag(custom), _latest_version(ws_dir) or None)
+
+
+def _shown(loaded: LoadedDefinition) -> dict[str, Any]:
+    definition = loaded.definition
+    return definition.stored_form() | {"builtin": loaded.builtin, "definition_version": definition.definition_version}
+
+
+def _validate(catalog: MetricCatalog, workspace_id: str, items: list[Any]) -> list[LoadedDefinition]:
+    """The custom definitions among ``items``; built-ins sent back (``builtin: true``, as GET shows them) are
+    read-only and skipped. Raises :class:`DefinitionsRejected` with every error."""
+    file = f"workspaces/{workspace_id}/{METRICS_FILE}"
+    builtin_keys = {d.definition.key for d in catalog.builtins}
+    custom, errors = [], []
+    for index, item in enumerate(items):
+        if not (isinstance(item, dict) and item.get("builtin") is True):
+            custom.append(item)
+        elif item.get("key") not in builtin_keys:
+            label = str(item.get("key") or f"#{index}")
+            errors.append(DefinitionError(file, label, "builtin", "no built-in metric has this key: drop `builtin`"))
+    valid, found = check_custom_definitions(catalog.builtins, workspace_id, custom, file=file)
+    errors += found
+    if errors:
+        raise DefinitionsRejected(errors)
+    return valid
+
+
+def _etag(forms: list[dict[str, Any]]) -> str:
+    digest = hashlib.sha256(json.dumps(forms, sort_keys=True).encode()).hexdigest()
+    return f'"{digest[:20]}"'
+
+
+def _matches(if_match: str, etag: str) -> bool:
+    """RFC 9110 If-Match: ``*`` or a list of tags (a weak ``W/`` prefix is compared by its tag)."""
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _summary(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> ChangeSummary:
+    old = {d["key"]: d for d in before}
+    new = {d["key"]: d for d in after}
+    changed = {
+        key: sorted(f for f in old[key].keys() | new[key].keys() if old[key].get(f) != new[key].get(f))
+        for key in new
+        if key in old and old[key] != new[key]
+    }
+    return ChangeSummary(
+        added=[k for k in new if k not in old], removed=[k for k in old if k not in new], changed=changed
+    )
+
+
+def _yaml_text(forms: list[dict[str, Any]]) -> str:
+    body = yaml.safe_dump({"metrics": forms}, sort_keys=False, allow_unicode=True, width=120)
+    return MODELINE + "# Written by the settings API (PUT /v1/<ws>/settings/metrics): edits here are kept.\n" + body
+
+
+def _history_files(ws_dir: Path) -> list[Path]:
+    folder = ws_dir / HISTORY_DIR
+    return sorted(folder.glob("v*.json")) if folder.is_dir() else []
+
+
+def _latest_version(ws_dir: Path) -> int:
+    return max((int(p.stem[1:]) for p in _history_files(ws_dir)), default=0)
+
+
+def _definition_files(ws_dir: Path) -> list[Path]:
+    """The files the loader reads as the workspace's definitions (every *.yaml/*.yml but workspace.yaml)."""
+    return sorted(
+        p for p in ws_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file() and p != ws_dir / WORKSPACE_FILE
+    )
+
+
+@contextmanager
+def _locked(ws_dir: Path) -> Iterator[None]:
+    with (ws_dir / LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        yield
+
+
+def _commit(ws_dir: Path, text: str, change: Change) -> None:
+    history_dir = ws_dir / HISTORY_DIR
+    history_dir.mkdir(exist_ok=True)
+    _write_atomically(history_dir / STAGED_RECORD, change.model_dump_json(indent=2))
+    _write_atomically(ws_dir / PENDING_DEFINITIONS, text)  # the commit point
+    _apply(ws_dir)
+
+
+def _apply(ws_dir: Path) -> None:
+    """Finish a committed change (idempotent: run again after a kill at any step)."""
+    for path in _definition_files(ws_dir):
+        if path != ws_dir / METRICS_FILE:
+            path.unlink()
+            _fsync_dir(path.parent)
+    staged = ws_dir / HISTORY_DIR / STAGED_RECORD
+    if staged.exists():  # before the final rename, which is what marks the change as finished
+        version = Change.model_validate_json(staged.read_text(encoding="utf-8")).version
+        staged.replace(ws_dir / HISTORY_DIR / f"v{version:04d}.json")
+        _fsync_dir(staged.parent)
+    (ws_dir / PENDING_DEFINITIONS).replace(ws_dir / METRICS_FILE)
+    _fsync_dir(ws_dir)
+
+
+def _recover(ws_dir: Path) -> None:
+    """Finish a change a killed writer committed, or drop what it staged without committing."""
+    for leftover in [*ws_dir.glob(".*.tmp"), *(ws_dir / HISTORY_DIR).glob(".*.tmp")]:
+        leftover.unlink()
+    if (ws_dir / PENDING_DEFINITIONS).exists():
+        _apply(ws_dir)
+    else:
+        (ws_dir / HISTORY_DIR / STAGED_RECORD).unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # A rename or unlink is durable once its directory is flushed.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

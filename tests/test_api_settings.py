@@ -1,0 +1,106 @@
+"""The settings API: GET → PUT back unchanged → 200; a docs metric added through PUT reaches the loader and
+the history with the key that made it; every error in one 422; stale If-Match 412."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from metricstore.api.keys import KeyStore, NewKey
+from metricstore.config import Settings
+from metricstore.definitions import collect_catalog
+from tests.api_helpers import (
+    DOCS_METRIC,
+    WORKSPACE_YAML,
+    WS,
+    assert_error,
+    bearer,
+)
+
+URL = f"/v1/{WS}/settings/metrics"
+
+pytest_plugins = ["tests.api_fixtures"]  # its fixtures
+
+
+@pytest.fixture
+def admin(keys: KeyStore) -> NewKey:
+    return keys.create(WS, "admin")
+
+
+def test_round_trip_add_a_docs_metric_and_its_history(
+    client: TestClient, admin: NewKey, api_settings: Settings
+) -> None:
+    auth = bearer(admin.key)
+    got = client.get(URL, headers=auth)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert {d["builtin"] for d in body["definitions"]} == {True, False}
+    assert all("definition_version" in d for d in body["definitions"])
+    etag = got.headers["etag"]
+
+    same = client.put(URL, json={"definitions": body["definitions"]}, headers={**auth, "If-Match": etag})
+    assert same.status_code == 200, same.text
+    assert same.json()["change"] is None and same.headers["etag"] == etag
+
+    added = client.put(
+        URL, json={"definitions": [*body["definitions"], DOCS_METRIC]}, headers={**auth, "If-Match": etag}
+    )
+    assert added.status_code == 200, added.text
+    change = added.json()["change"]
+    assert change["version"] == 1 and change["key_id"] == admin.info.key_id
+    assert change["summary"] == {"added": ["docs_quality"], "removed": [], "changed": {}}
+    assert added.headers["etag"] != etag
+
+    listed = client.get(URL, headers=auth).json()["definitions"]
+    (docs,) = [d for d in listed if d["key"] == "docs_quality"]
+    assert docs["builtin"] is False and docs["unit"] == "score"
+    catalog, errors = collect_catalog(api_settings.metric_defs)
+    assert errors == []
+    assert "docs_quality" in {d.definition.key for d in catalog.custom[WS]}
+    ws_dir = api_settings.metric_defs / "workspaces" / WS
+    assert (ws_dir / "workspace.yaml").read_text() == WORKSPACE_YAML
+
+    history = client.get(f"{URL}/history", headers=auth)
+    assert history.status_code == 200
+    (record,) = history.json()["changes"]
+    assert (record["version"], record["key_id"]) == (1, admin.info.key_id)
+    assert "docs_quality" in [d["key"] for d in record["definitions"]]
+
+
+def test_every_error_in_one_422(client: TestClient, admin: NewKey, api_settings: Settings) -> None:
+    before = sorted(p.read_text() for p in (api_settings.metric_defs / "workspaces" / WS).rglob("*.yaml"))
+    bad = [
+        {**DOCS_METRIC, "aggregation": "median"},
+        {**DOCS_METRIC, "key": "second", "extract_path": "data.x"},
+        {"name": "", "dataType": "number", "prompt": "How many?"},
+        "not a definition",
+    ]
+    error = assert_error(client.put(URL, json={"definitions": bad}, headers=bearer(admin.key)), 422)
+    assert error["code"] == "invalid_definitions"
+    found = {(d["key"], d["field"]) for d in error["details"]}
+    assert {("docs_quality", "aggregation"), ("second", "extract_path"), ("#3", "-")} <= found
+    assert any(d["key"] == "#2" for d in error["details"])
+    assert all(set(d) == {"key", "field", "message"} for d in error["details"])
+    after = sorted(p.read_text() for p in (api_settings.metric_defs / "workspaces" / WS).rglob("*.yaml"))
+    assert after == before
+
+
+def test_stale_if_match_is_412(client: TestClient, admin: NewKey) -> None:
+    auth = bearer(admin.key)
+    etag = client.get(URL, headers=auth).headers["etag"]
+    assert client.put(URL, json={"definitions": [DOCS_METRIC]}, headers={**auth, "If-Match": etag}).status_code == 200
+    stale = client.put(URL, json={"definitions": []}, headers={**auth, "If-Match": etag})
+    assert_error(stale, 412, "precondition_failed")
+    assert stale.headers["etag"] != etag
+    assert client.put(URL, json={"definitions": []}, headers=auth).status_code == 200  # no If-Match: allowed
+
+
+def test_a_new_workspace_gets_its_folder(client: TestClient, keys: KeyStore, api_settings: Settings) -> None:
+    owner = bearer(keys.create("ws_new", "owner").key)
+    post_call = {"name": "Product Interest", "dataType": "string", "prompt": "Which product?", "isRequired": True}
+    response = client.put("/v1/ws_new/settings/metrics", json={"definitions": [post_call]}, headers=owner)
+    assert response.status_code == 200, response.text
+    assert response.json()["change"]["summary"]["added"] == ["product_interest"]
+    assert (Path(api_settings.metric_defs) / "workspaces" / "ws_new" / "metrics.yaml").exists()
