@@ -243,9 +243,10 @@ def latest(
                 "session_id = $session_id": ("session_id", session_id),
             }
         )
-        sql = render_sql("query/latest_entities.sql", filters=filters)
         params |= {"workspace_id": workspace_id, "metric_keys": sorted(metrics), "row_limit": limit + 1}
-        rows = _rows(conn, sql, params)
+        rows = _rows(conn, render_sql("query/latest_entities_newest.sql", filters=filters), params)
+        if len(rows) <= limit:  # the fast path is exact only when it fills the page; rank every pair instead
+            rows = _rows(conn, render_sql("query/latest_entities.sql", filters=filters), params)
         response.entities_truncated = len(rows) > limit
         response.entities = [_entity(row) for row in rows[:limit]]
     return response

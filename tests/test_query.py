@@ -363,3 +363,35 @@ def test_a_workspace_without_default_metrics_cannot_query_them(tmp_path: Path, c
     with pytest.raises(QueryError) as caught:
         values(conn, catalog, WS, "confidence")
     assert caught.value.kind == "unknown_metric"
+
+
+def test_every_page_of_entity_values_is_the_head_of_the_whole_list(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog
+) -> None:
+    """The newest page is computed from the newest rows only: a superseded row newer than its pair's latest
+    evaluation (a re-evaluated older snapshot) must neither show nor push the latest value out of the page."""
+    write_catalog_table(conn, catalog)
+    for i in range(5):
+        add_value(conn, "csat", "numerical", f"c{i}", f"2026-11-20 1{i}:00", num=float(i))
+    # c9's old evaluation is of a later snapshot time than its newest evaluation
+    add_value(conn, "csat", "numerical", "c9", "2026-11-21 00:00", num=-1.0, evaluated_at="2026-11-20 00:00")
+    add_value(conn, "csat", "numerical", "c9", "2026-11-20 12:30", num=9.0, evaluated_at="2026-11-22 00:00")
+    # newer than everything: the first pages are filled from the newest rows alone, the later ones are not
+    for i in range(5, 8):
+        add_value(conn, "csat", "numerical", f"c{i}", f"2026-11-22 1{i}:00", num=float(i))
+    whole = [(e.entity_id, e.value) for e in latest(conn, catalog, WS, scope="entity").entities]
+    assert whole == [
+        ("c7", 7.0),
+        ("c6", 6.0),
+        ("c5", 5.0),
+        ("c4", 4.0),
+        ("c3", 3.0),
+        ("c9", 9.0),
+        ("c2", 2.0),
+        ("c1", 1.0),
+        ("c0", 0.0),
+    ]
+    for limit in range(1, 11):
+        page = latest(conn, catalog, WS, scope="entity", limit=limit)
+        assert [(e.entity_id, e.value) for e in page.entities] == whole[:limit]
+        assert page.entities_truncated == (limit < len(whole))
