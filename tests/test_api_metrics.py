@@ -160,3 +160,19 @@ def test_a_failed_model_call_is_502(
         )
     assert_error(response, 502, "model_error")
     assert failing_claude.base_url.startswith("http://127.0.0.1:")
+
+
+def test_openapi_document_and_interactive_docs(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["ApiKey"]["description"],
+    }
+    limit = next(p for p in document["paths"]["/v1/{ws}/metrics/{key}"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"], limit["schema"]["default"]) == (1, 365, 90)
+    errors = document["paths"]["/v1/{ws}/settings/metrics"]["put"]["responses"]
+    assert {"401", "403", "412", "422"} <= set(errors)
+    assert errors["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert client.get("/docs").status_code == 200

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from metricstore.api import calls_routes, metrics_routes, settings_routes
 from metricstore.api.context import ApiContext, PublishedReader
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None, *, client_factory: ClientFactor
         responses=error_responses(500),  # any route, in the one error shape like every other status
     )
     app.state.context = context
-    install_error_handlers(app)
-    for module in (metrics_routes, settings_routes, calls_routes):
-        app.include_router(module.router)
+    routers = [metrics_routes.router, settings_routes.router, calls_routes.router]
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app, [r for router in routers for r in router.routes if isinstance(r, APIRoute)])
     return app

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -64,7 +65,7 @@ class ApiError(Exception):
 
 
 _DESCRIPTIONS = {
-    400: "Bad request",
+    400: "The body could not be read (not JSON, or not the declared content type)",
     401: "No valid API key (missing, unknown or revoked)",
     403: "The key is for another workspace, or its role may not do this",
     404: "Not found",
@@ -109,17 +110,24 @@ def _definition_details(errors: list[DefinitionError]) -> list[ErrorDetail]:
     return [ErrorDetail(key=e.key, field=e.field, message=e.message) for e in errors]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Make every error of ``app`` an :class:`ErrorResponse`."""
+def install_error_handlers(app: FastAPI, routes: list[APIRoute]) -> None:
+    """Make every error of ``app`` an :class:`ErrorResponse`; ``routes`` (all of them) name a 405's Allow header."""
+
+    def allowed_methods(path: str) -> str:
+        # Starlette's 405 names the methods of the first route whose path matched; a path has one route per method.
+        return ", ".join(sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()}))
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _respond(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return _respond(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request.url.path)
+        return _respond(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

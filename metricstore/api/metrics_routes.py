@@ -118,7 +118,7 @@ class EvaluationResponse(BaseModel):
 @router.post(
     "/{key}/evaluate",
     response_model=EvaluationResponse,
-    responses=error_responses(401, 403, 404, 422, 502, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 502, 503),
 )
 def evaluate(
     ws: WorkspaceId,

@@ -62,7 +62,7 @@ def read_definitions(ws: WorkspaceId, _: Reader, context: Context, response: Res
 @router.put(
     "",
     response_model=DefinitionsChanged,
-    responses={200: {"headers": _ETAG_HEADER}, **error_responses(401, 403, 412, 422)},
+    responses={200: {"headers": _ETAG_HEADER}, **error_responses(400, 401, 403, 412, 422)},
 )
 def replace_definitions(
     ws: WorkspaceId,
