@@ -12,7 +12,7 @@ replacement writes the whole custom set as ``metrics.yaml`` and removes the work
    file is renamed to ``metrics.yaml``, which ends the change.
 
 A kill before step 2 leaves the old set (the staged record is dropped later); after it, the next operation on
-the workspace finishes steps 3 (:func:`_recover`). Writers are serialised by an fcntl lock on
+the workspace finishes step 3 (:func:`_recover`). Writers are serialised by an fcntl lock on
 ``.settings.lock``; nothing here touches the DuckDB warehouse, so a change made while a job runs takes effect
 on the next run.
 """
@@ -96,12 +96,8 @@ class StaleEtag(Exception):
 
 def read_definitions(root: Path, workspace_id: str) -> WorkspaceDefinitions:
     """Built-in and custom definitions of ``workspace_id`` (a workspace without a folder has only built-ins)."""
-    ws_dir = _workspace_dir(root, workspace_id)
-    if not ws_dir.is_dir():  # nothing to recover, and reading must not create the folder
-        return _current(root, workspace_id)
-    with _locked(ws_dir):
-        _recover(ws_dir)
-        return _current(root, workspace_id)
+    _finish_interrupted(_workspace_dir(root, workspace_id))
+    return _current(root, workspace_id)
 
 
 def replace_definitions(
@@ -137,11 +133,8 @@ def replace_definitions(
 def history(root: Path, workspace_id: str) -> list[Change]:
     """Every accepted change of ``workspace_id``, newest first."""
     ws_dir = _workspace_dir(root, workspace_id)
-    if not ws_dir.is_dir():
-        return []
-    with _locked(ws_dir):
-        _recover(ws_dir)
-        records = [Change.model_validate_json(p.read_text(encoding="utf-8")) for p in _history_files(ws_dir)]
+    _finish_interrupted(ws_dir)
+    records = [Change.model_validate_json(p.read_text(encoding="utf-8")) for p in _history_files(ws_dir)]
     return sorted(records, key=lambda c: c.version, reverse=True)
 
 
@@ -257,6 +250,16 @@ def _apply(ws_dir: Path) -> None:
         _fsync_dir(staged.parent)
     (ws_dir / PENDING_DEFINITIONS).replace(ws_dir / METRICS_FILE)
     _fsync_dir(ws_dir)
+
+
+def _finish_interrupted(ws_dir: Path) -> None:
+    """Before a read: finish or drop what a killed writer left (reads of a clean workspace take no lock, so
+    they neither wait for writers nor create files)."""
+    history_dir = ws_dir / HISTORY_DIR
+    leftovers = [ws_dir / PENDING_DEFINITIONS, history_dir / STAGED_RECORD]
+    if any(p.exists() for p in leftovers) or any(ws_dir.glob(".*.tmp")) or any(history_dir.glob(".*.tmp")):
+        with _locked(ws_dir):
+            _recover(ws_dir)
 
 
 def _recover(ws_dir: Path) -> None:

@@ -4,6 +4,9 @@ kept as history, and crash-safe: a kill at any step leaves the loader the old se
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from metricstore import settings_store
 from metricstore.definitions import PENDING_DEFINITIONS, collect_catalog
 from metricstore.settings_store import DefinitionsRejected, StaleEtag, read_definitions, replace_definitions
 from tests.api_helpers import DOCS_METRIC, WORKSPACE_YAML, WS, write_defs
+from tests.conftest import REPO
 
 OLD_KEYS = ["customer_mood", "customer_satisfaction", "voice_quality_score"]
 
@@ -42,6 +46,7 @@ def test_read_lists_builtins_then_custom_with_versions(defs: Path) -> None:
     assert shown.version is None and shown.etag.startswith('"')
     assert read_definitions(defs, "ws_new").etag != shown.etag  # an empty custom set has its own tag
     assert not (defs / "workspaces" / "ws_new").exists()  # reading does not create a workspace
+    assert not (defs / "workspaces" / WS / ".settings.lock").exists()  # nor a lock in a clean one
 
 
 def test_put_back_what_get_returned_changes_nothing(defs: Path) -> None:
@@ -162,3 +167,34 @@ def test_a_kill_at_any_step_leaves_the_old_set_or_the_new(tmp_path: Path, monkey
         pytest.fail("the write never finished")
     # Both outcomes happened: kills before the commit point and after it.
     assert True in outcomes and False in outcomes and len(outcomes) > 5
+
+
+# A child that SIGKILLs itself at the N-th durable operation of a write: no finally, no flush, as a real kill.
+_KILLED_CHILD = """
+import os, signal, sys
+from pathlib import Path
+from metricstore.settings_store import replace_definitions
+from tests.api_helpers import DOCS_METRIC, WS
+step, done = int(sys.argv[2]), []
+for name in ("fsync", "replace", "unlink"):
+    def operation(*args, _real=getattr(os, name), **kwargs):
+        done.append(1)
+        if len(done) == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _real(*args, **kwargs)
+    setattr(os, name, operation)
+replace_definitions(Path(sys.argv[1]), WS, [DOCS_METRIC], if_match=None, key_id="ms_k")
+"""
+
+
+@pytest.mark.parametrize("step", [3, 6, 7, 10])
+def test_a_sigkilled_writer_leaves_the_old_set_or_the_new(tmp_path: Path, step: int) -> None:
+    root = write_defs(tmp_path / "defs")
+    child = subprocess.run([sys.executable, "-c", _KILLED_CHILD, str(root), str(step)], cwd=REPO, check=False)
+    assert child.returncode == -signal.SIGKILL
+    seen = custom_keys(root)
+    assert seen in (OLD_KEYS, ["docs_quality"])
+    # op 6 is the rename that commits (after recovery's unlink and the staged record's fsync, rename, fsync, fsync)
+    assert seen == (OLD_KEYS if step <= 6 else ["docs_quality"])
+    assert [c.version for c in settings_store.history(root, WS)] == ([] if seen == OLD_KEYS else [1])
+    assert custom_keys(root) == seen
