@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,20 @@ def test_a_sigkilled_writer_leaves_the_old_set_or_the_new(tmp_path: Path, step: 
     assert seen == (OLD_KEYS if step <= 6 else ["docs_quality"])
     assert [c.version for c in settings_store.history(root, WS)] == ([] if seen == OLD_KEYS else [1])
     assert custom_keys(root) == seen
+
+
+def test_concurrent_writers_with_the_same_etag_one_wins(defs: Path) -> None:
+    etag = read_definitions(defs, WS).etag
+
+    def put(key: str) -> str:
+        try:
+            replace_definitions(defs, WS, [{**DOCS_METRIC, "key": key}], if_match=etag, key_id=key)
+        except StaleEtag:
+            return "stale"
+        return "ok"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(put, ["a1", "a2", "a3", "a4"]))
+    assert sorted(outcomes) == ["ok", "stale", "stale", "stale"]
+    (change,) = settings_store.history(defs, WS)
+    assert custom_keys(defs) == [change.key_id]
