@@ -134,7 +134,9 @@ def test_an_open_reader_keeps_its_snapshot(resource: MetricStoreResource) -> Non
 
 
 def test_nothing_published_yet(tmp_path: Path) -> None:
-    settings = Settings(tmp_path / "w.duckdb", tmp_path / "l", tmp_path / "d", tmp_path / "p" / "w.duckdb")
+    settings = Settings(
+        tmp_path / "w.duckdb", tmp_path / "l", tmp_path / "d", tmp_path / "p" / "w.duckdb", tmp_path / "k.sqlite"
+    )
     with pytest.raises(NotPublishedError, match="nothing published"):
         open_published(settings)
 
