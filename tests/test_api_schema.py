@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,8 @@ pytest_plugins = ["tests.api_fixtures"]  # its fixtures
 
 # The schema is loaded when the module is imported (schemathesis' fixture-based loader does not run on pytest 9):
 # the app is built over paths that the `api_key` fixture fills before the first request.
-ROOT = Path(tempfile.mkdtemp(prefix="metricstore-api-schema-"))
+# Only named here (importing the module creates nothing); the fixture creates the folder and removes it.
+ROOT = Path(tempfile.gettempdir()) / f"metricstore-api-schema-{uuid.uuid4().hex}"
 SETTINGS = Settings(
     warehouse=ROOT / "warehouse.duckdb",
     landing=ROOT / "landing",
