@@ -18,6 +18,9 @@
   ``SINGLE_REQUESTS`` requests of the route by one client alone: the service time of a request without
   queueing. With 50 clients each sending its next request as soon as the last is answered, latency is about
   50 / throughput, so p99 < 50 ms at 50 clients asks for more than 1,000 requests/s.
+* **Where a request's time goes**: with the server stopped, in a child process, the parts of a request called
+  directly, median of 30 each: loading the definitions (as the API does for every request), checking the key,
+  taking a connection to the published file, and each route's query function.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ RATE = 300  # conversations an hour, each with one side event
 HISTORY_END = datetime(2026, 3, 2, 12)
 WORKSPACE = "ws_bench"
 CLIENTS = 50
-REQUESTS = 1500  # per route, after the warm-up
+REQUESTS = 1000  # per route, after the warm-up
 QUICK_REQUESTS = 200
 SINGLE_REQUESTS = 50  # per route, by one client alone
 TARGET_P99_MS = 50.0
@@ -226,6 +229,20 @@ def run(quick: bool) -> dict[str, Any]:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        first_values = paths["values"][0].split("/")[-1].split("?")[0]
+        parts = run_in_child(
+            "bench.api_latency:service_parts",
+            {
+                "settings": {
+                    k: env[f"METRICSTORE_{k.upper()}"]
+                    for k in ("warehouse", "landing", "metric_defs", "published", "api_keys")
+                },
+                "key": key,
+                "metric_key": first_values,
+                "call_id": paths["get-metric"][0].split("=")[-1],
+                "repeats": 30,
+            },
+        )
     worst_p99 = max(r["p99_ms"] for r in routes.values())
     errors = sum(r["errors"] + r["warm_up_errors"] for r in routes.values())
     return {
@@ -241,6 +258,7 @@ def run(quick: bool) -> dict[str, Any]:
         "clients": CLIENTS,
         "requests_per_route": requests,
         "routes": routes,
+        "service_parts_ms": parts["ms"],
         "errors": errors,
         "worst_p99_ms": worst_p99,
         "client_cpu_seconds": round(client_cpu, 2),
@@ -250,6 +268,52 @@ def run(quick: bool) -> dict[str, Any]:
         "load_average": list(os.getloadavg()),
         "cpus": os.cpu_count(),
     }
+
+
+def service_parts(payload: dict[str, Any]) -> dict[str, Any]:
+    """In a child, no server running: milliseconds (median of ``repeats``) of what a request does besides HTTP,
+    called directly: load the definitions (the API's ``metric_catalog`` dependency, on every request), check
+    the key, take a connection to the published file, and each route's query function."""
+    from metricstore import query
+    from metricstore.api.context import PublishedReader
+    from metricstore.api.keys import KeyStore
+    from metricstore.config import Settings
+    from metricstore.definitions import load_catalog
+    from metricstore.post_call import post_call_record
+
+    settings = Settings(**{k: Path(v) for k, v in payload["settings"].items()})
+    keys, reader = KeyStore(settings.api_keys), PublishedReader(settings)
+    catalog = load_catalog(settings.metric_defs)
+    metric, call = payload["metric_key"], payload["call_id"]
+
+    def with_connection(ask: Any) -> Any:
+        def call_it() -> None:
+            with reader.connect() as conn:
+                ask(conn)
+
+        return call_it
+
+    parts = {
+        "load_definitions": lambda: load_catalog(settings.metric_defs),
+        "authenticate_key": lambda: keys.authenticate(payload["key"]),
+        "connect_published": with_connection(lambda conn: None),
+        "query latest": with_connection(lambda conn: query.latest(conn, catalog, WORKSPACE)),
+        "query values": with_connection(lambda conn: query.values(conn, catalog, WORKSPACE, metric, limit=90)),
+        "query trend": with_connection(lambda conn: query.trend(conn, catalog, WORKSPACE, metric, days=30)),
+        "query catalog": with_connection(lambda conn: query.catalog_entries(conn, catalog, WORKSPACE)),
+        "query get-metric": with_connection(lambda conn: post_call_record(conn, catalog, WORKSPACE, call_id=call)),
+    }
+    timings: dict[str, float] = {}
+    for name, part in parts.items():
+        part()  # warm
+        spent = []
+        for _ in range(payload["repeats"]):
+            started = time.perf_counter()
+            part()
+            spent.append((time.perf_counter() - started) * 1000)
+        timings[name] = round(statistics.median(spent), 2)
+    reader.close()
+    return {"ms": timings}
 
 
 def _rss_bytes(pid: int) -> int | None:
@@ -280,6 +344,8 @@ def summary(result: dict[str, Any]) -> str:
         f"- p99 < {result['target_p99_ms']:g} ms on every route, no errors: "
         f"{'**met**' if result['met'] else '**not met**'} (worst p99 {result['worst_p99_ms']:.1f} ms, "
         f"{result['errors']} errors)",
+        "- what a request does besides HTTP, called directly with no server running (median ms): "
+        + ", ".join(f"{k} {v}" for k, v in result["service_parts_ms"].items()),
         f"- the load client's own CPU: {result['client_cpu_seconds']} s (same machine, {result['cpus']} CPUs; "
         f"load average at the end {[round(x, 2) for x in result['load_average']]})",
     ]
