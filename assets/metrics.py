@@ -19,7 +19,7 @@ from assets.windows import markdown_table, run_window
 from metricstore import quality
 from metricstore.aggregate import aggregate_window
 from metricstore.catalog import write_catalog_table
-from metricstore.definitions import DefinitionsInvalid
+from metricstore.catalog_loader import DefinitionsInvalid
 from metricstore.extract import extract_window
 
 VALUES_KEY = ["metrics", "metric_values"]

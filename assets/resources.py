@@ -11,8 +11,8 @@ import duckdb
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.config import Settings, published_beside
-from metricstore.definitions import MetricCatalog, load_catalog
 from metricstore.warehouse import prepare
 
 

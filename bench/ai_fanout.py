@@ -48,7 +48,8 @@ import yaml
 
 from bench.generate import generate_landing
 from metricstore.catalog import write_catalog_table
-from metricstore.definitions import MetricCatalog, MetricDefinition, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
+from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.base import Conversation
 from metricstore.evaluation.claude import read_answer
 from metricstore.evaluation.models import ModelPrice, model_tiers

@@ -277,8 +277,8 @@ def service_parts(payload: dict[str, Any]) -> dict[str, Any]:
     from metricstore import query
     from metricstore.api.context import PublishedReader
     from metricstore.api.keys import KeyStore
+    from metricstore.catalog_loader import load_catalog
     from metricstore.config import Settings
-    from metricstore.definitions import load_catalog
     from metricstore.post_call import post_call_record
 
     settings = Settings(**{k: Path(v) for k, v in payload["settings"].items()})

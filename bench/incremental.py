@@ -37,7 +37,7 @@ STAGES = ("ingest", "extract", "aggregate")
 
 def _open(payload: dict[str, Any]) -> tuple[Any, Any]:
     from metricstore.catalog import write_catalog_table
-    from metricstore.definitions import load_catalog
+    from metricstore.catalog_loader import load_catalog
     from metricstore.warehouse import connect
 
     catalog = load_catalog(Path(payload["metric_defs"]))

@@ -33,7 +33,7 @@ REPEATS = 3
 def direct_child(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     from metricstore.catalog import write_catalog_table
-    from metricstore.definitions import load_catalog
+    from metricstore.catalog_loader import load_catalog
     from metricstore.warehouse import connect
     from metricstore.windows import window_for_partition
 

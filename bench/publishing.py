@@ -82,7 +82,7 @@ def _io_written() -> int:
 
 def _open(payload: dict[str, Any]) -> tuple[Any, Any]:
     from metricstore.catalog import write_catalog_table
-    from metricstore.definitions import load_catalog
+    from metricstore.catalog_loader import load_catalog
     from metricstore.warehouse import connect
 
     catalog = load_catalog(Path(payload["metric_defs"]))
@@ -305,8 +305,8 @@ def reader_main(argv: list[str]) -> None:
     """The reader process: ``settings.json ready done out.jsonl``; one JSON line per observation."""
     import duckdb
 
+    from metricstore.catalog_loader import load_catalog
     from metricstore.config import Settings
-    from metricstore.definitions import load_catalog
     from metricstore.published import open_published
     from metricstore.query import latest
 

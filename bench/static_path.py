@@ -77,7 +77,7 @@ def _stages(conn: Any, catalog: Any, landing: Path, start: datetime, end: dateti
 
 def _setup(payload: dict[str, Any]) -> tuple[Any, Any, Path, datetime, datetime]:
     from metricstore.catalog import write_catalog_table
-    from metricstore.definitions import load_catalog
+    from metricstore.catalog_loader import load_catalog
     from metricstore.warehouse import connect
 
     catalog = load_catalog(Path(payload["metric_defs"]))

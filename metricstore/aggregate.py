@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metricstore.definitions import MetricCatalog
+from metricstore.catalog_loader import MetricCatalog
 from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
 from metricstore.windows import DAY, HOUR, TimeWindow, utc_now
 

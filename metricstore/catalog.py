@@ -7,7 +7,7 @@ import json
 import duckdb
 import polars as pl
 
-from metricstore.definitions import LoadedDefinition, MetricCatalog
+from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
 from metricstore.warehouse import register_frame
 
 _COLUMNS = {

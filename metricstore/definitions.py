@@ -1,7 +1,8 @@
-"""Metric definitions: the pydantic model, the one loader, and every validation rule (CONTRACT §4).
+"""Metric definitions: the pydantic models and every rule on a single definition's fields (CONTRACT §4), and the
+post-call shape a custom metric may be given in.
 
-A definition is data. Files live under ``builtin/`` (shipped) and ``workspaces/<ws>/`` (custom).
-Every problem is reported at once as a :class:`DefinitionError` naming file, metric key and field.
+A definition is data. Reading the files under ``metric_defs/``, the checks across a set of definitions and the
+catalog they make live in :mod:`metricstore.catalog_loader`.
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 SOURCES = (
     "call_intelligence",
@@ -46,8 +44,6 @@ ExtractFieldType = Literal["date", "time", "datetime", "amount", "number", "id",
 AI_MODES = frozenset({"ai_classify", "ai_extract", "ai_sentiment", "ai_query"})
 MAX_CUSTOM_METRICS = 50
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
-# A workspace's committed, not yet applied custom set (written by metricstore.settings_store; not *.yaml).
-PENDING_DEFINITIONS = ".metrics.yaml.pending"
 
 # Which aggregations make sense for which value type; `ratio` is derived from two other metrics.
 AGGREGATIONS_BY_TYPE: dict[str, frozenset[str]] = {
@@ -339,7 +335,7 @@ POST_CALL_DATA_TYPES: dict[str, tuple[MetricType, Aggregation]] = {
 # Fields only the post-call shape has: any of them marks a mapping as that shape.
 POST_CALL_MARKERS = frozenset({"dataType", "prompt", "isRequired"})
 # Metric-store fields as the post-call shape names them, so an error names the user's own field.
-_POST_CALL_NAMES = {"key": "name", "metric_type": "dataType", "ai_query_prompt": "prompt", "is_required": "isRequired"}
+POST_CALL_NAMES = {"key": "name", "metric_type": "dataType", "ai_query_prompt": "prompt", "is_required": "isRequired"}
 # What a settings API GET returns beside the definition; sent back, they are ignored.
 READ_ONLY_FIELDS = frozenset({"builtin", "definition_version"})
 
@@ -402,347 +398,3 @@ class WorkspaceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     default_metrics_enabled: bool = True
     webhook: WebhookSettings | None = None
-
-
-class DefinitionFile(BaseModel):
-    """The shape of a definition file: one definition, or a ``metrics:`` list (for the JSON Schema). Custom
-    files may also give a definition in the post-call shape."""
-
-    model_config = ConfigDict(extra="forbid")
-    metrics: list[MetricDefinition | PostCallMetric]
-
-
-@dataclass(frozen=True)
-class DefinitionError:
-    """One problem in one definition, located by file, metric key and field."""
-
-    file: str
-    key: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.field}: {self.message}"
-
-
-class DefinitionsInvalid(Exception):
-    """Raised by :func:`load_catalog` when any definition is invalid; carries every error."""
-
-    def __init__(self, errors: list[DefinitionError]):
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
-
-
-@dataclass(frozen=True)
-class LoadedDefinition:
-    definition: MetricDefinition
-    file: str
-    workspace_id: str | None  # None for built-ins
-
-    @property
-    def builtin(self) -> bool:
-        return self.workspace_id is None
-
-
-@dataclass
-class MetricCatalog:
-    """Every definition, built-in and custom, and each workspace's settings."""
-
-    builtins: list[LoadedDefinition] = field(default_factory=list)
-    custom: dict[str, list[LoadedDefinition]] = field(default_factory=dict)
-    settings: dict[str, WorkspaceSettings] = field(default_factory=dict)
-
-    @property
-    def workspaces(self) -> list[str]:
-        return sorted(set(self.custom) | set(self.settings))
-
-    def settings_for(self, workspace_id: str) -> WorkspaceSettings:
-        return self.settings.get(workspace_id, WorkspaceSettings())
-
-    def definitions_for(self, workspace_id: str, *, include_inactive: bool = False) -> list[LoadedDefinition]:
-        """The metrics that apply to a workspace: built-ins (less the post-call defaults when the
-        workspace turned them off) and its custom metrics."""
-        defaults_on = self.settings_for(workspace_id).default_metrics_enabled
-        chosen = [d for d in self.builtins if defaults_on or not d.definition.post_call_default]
-        chosen += self.custom.get(workspace_id, [])
-        return [d for d in chosen if include_inactive or d.definition.active]
-
-    def all_definitions(self) -> list[LoadedDefinition]:
-        return self.builtins + [d for ws in sorted(self.custom) for d in self.custom[ws]]
-
-
-def _read_yaml(path: Path, errors: list[DefinitionError], rel: str) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        errors.append(DefinitionError(rel, "-", "-", f"not valid YAML{where}: {problem}"))
-    except UnicodeDecodeError as exc:
-        errors.append(DefinitionError(rel, "-", "-", f"not UTF-8 text: {exc.reason}"))
-    return None
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One raw definition, the file it came from, and the label its errors carry: its key (or the key its
-    post-call name gives), else its position ``#N``."""
-
-    file: str
-    label: str
-    raw: Any
-
-
-def _item(file: str, index: int, raw: Any) -> _Item:
-    label = f"#{index}"
-    if isinstance(raw, dict):
-        if POST_CALL_MARKERS & raw.keys():
-            name = raw.get("name")
-            label = (snake_key(name) if isinstance(name, str) else None) or label
-        elif raw.get("key"):
-            label = str(raw["key"])
-    return _Item(file, label, raw)
-
-
-def _file_items(path: Path, errors: list[DefinitionError]) -> list[_Item]:
-    """The raw definitions of one file: one mapping, or a ``metrics:`` list."""
-    rel = str(path)
-    raw = _read_yaml(path, errors, rel)
-    if raw is None:
-        return []
-    if isinstance(raw, dict) and set(raw) == {"metrics"}:
-        items = raw["metrics"]
-        if not isinstance(items, list):
-            errors.append(DefinitionError(rel, "-", "metrics", "must be a list of definitions"))
-            return []
-        return [_item(rel, index, item) for index, item in enumerate(items)]
-    if isinstance(raw, dict):
-        return [_item(rel, 0, raw)]
-    errors.append(DefinitionError(rel, "-", "-", "a definition file holds a mapping or a `metrics:` list"))
-    return []
-
-
-def _validation_errors(
-    exc: ValidationError, rel: str, key: str, names: dict[str, str] | None = None
-) -> list[DefinitionError]:
-    """One error per problem; ``names`` renames fields to those the user wrote (the post-call shape's)."""
-    names = names or {}
-    found = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "-"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if loc == "-" and err["type"] == "value_error":
-            # Our model validator packs "field: message | field: message".
-            for part in message.split(" | "):
-                fld, _, msg = part.partition(": ")
-                found.append(DefinitionError(rel, key, names.get(fld, fld), msg))
-            continue
-        found.append(DefinitionError(rel, key, names.get(loc, loc), message))
-    return found
-
-
-def _from_post_call(item: _Item, raw: dict[str, Any], errors: list[DefinitionError]) -> dict[str, Any] | None:
-    """The metric-store shape of a definition given in the post-call shape, or None after reporting its errors."""
-    try:
-        shape: PostCallMetric | None = PostCallMetric.model_validate(raw)
-        found = []
-    except ValidationError as exc:
-        shape, found = None, _validation_errors(exc, item.file, item.label)
-    name = raw.get("name")
-    key = snake_key(name) if isinstance(name, str) else None
-    if isinstance(name, str) and key is None and not any(e.field == "name" for e in found):
-        found.append(
-            DefinitionError(
-                item.file,
-                item.label,
-                "name",
-                f"'{name}' gives no metric key: in snake_case it must start with a letter, "
-                "hold only a-z, 0-9 and _, and be at most 64 long",
-            )
-        )
-    errors.extend(found)
-    return shape.as_definition(key) if shape is not None and key is not None and not found else None
-
-
-def _parse_item(item: _Item, workspace_id: str | None, errors: list[DefinitionError]) -> LoadedDefinition | None:
-    """Validate one raw definition on its own (a custom one may be in the post-call shape); report its errors."""
-    rel, label, raw = item.file, item.label, item.raw
-    if not isinstance(raw, dict):
-        errors.append(DefinitionError(rel, label, "-", "a definition is a mapping of fields"))
-        return None
-    custom = workspace_id is not None
-    post_call = sorted(POST_CALL_MARKERS & raw.keys())
-    names: dict[str, str] = {}
-    if post_call:
-        if not custom:
-            errors.append(
-                DefinitionError(
-                    rel,
-                    label,
-                    post_call[0],
-                    "built-in definitions take the metric-store shape (key, metric_type, extraction_mode, …), "
-                    "not the post-call one",
-                )
-            )
-            return None
-        converted = _from_post_call(item, raw, errors)
-        if converted is None:
-            return None
-        raw, names = converted, _POST_CALL_NAMES
-    # Checked on the raw mapping so it is reported together with the definition's other errors.
-    refused = []
-    if custom and raw.get("extraction_mode") == "sql_expr":
-        refused.append(DefinitionError(rel, label, "extraction_mode", "sql_expr is for built-in metrics only"))
-    if custom and raw.get("post_call_default") is True:
-        refused.append(DefinitionError(rel, label, "post_call_default", "only built-in metrics are post-call defaults"))
-    errors.extend(refused)
-    try:
-        definition = MetricDefinition.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(_validation_errors(exc, rel, label, names))
-        return None
-    return None if refused else LoadedDefinition(definition, rel, workspace_id)
-
-
-def _check_definitions(
-    items: list[_Item], workspace_id: str | None, builtins: list[LoadedDefinition], errors: list[DefinitionError]
-) -> list[LoadedDefinition]:
-    """Validate a set of definitions, the built-ins (``workspace_id`` None) or one workspace's custom ones: each
-    on its own, then together: keys unique (a custom key also against ``builtins``), at most
-    MAX_CUSTOM_METRICS custom ones, ratio targets in the set or the built-ins. Reports every error; returns the
-    definitions that have none."""
-    parsed = [(index, _parse_item(item, workspace_id, errors)) for index, item in enumerate(items)]
-    defs = [d for _, d in parsed if d is not None]
-    duplicates = _duplicates(defs, builtins)
-    errors.extend(error for _, error in duplicates)
-    over_limit: list[LoadedDefinition] = []
-    if workspace_id is not None and len(items) > MAX_CUSTOM_METRICS:
-        over = items[MAX_CUSTOM_METRICS]
-        message = f"workspace {workspace_id} has {len(items)} custom metrics; at most {MAX_CUSTOM_METRICS} are allowed"
-        errors.append(DefinitionError(over.file, over.label, "-", message))
-        over_limit = [d for index, d in parsed if d is not None and index >= MAX_CUSTOM_METRICS]
-    ratios = _ratio_errors(defs, {d.definition.key: d for d in builtins + defs})
-    errors.extend(error for _, error in ratios)
-    dropped = {id(d) for d, _ in duplicates + ratios} | {id(d) for d in over_limit}
-    return [d for d in defs if id(d) not in dropped]
-
-
-def _duplicates(
-    defs: list[LoadedDefinition], builtins: list[LoadedDefinition]
-) -> list[tuple[LoadedDefinition, DefinitionError]]:
-    seen = {d.definition.key: d for d in builtins}
-    found = []
-    for d in defs:
-        key = d.definition.key
-        if key in seen:
-            where = "a built-in metric" if seen[key].builtin and not d.builtin else seen[key].file
-            found.append((d, DefinitionError(d.file, key, "key", f"duplicate key: also defined in {where}")))
-        else:
-            seen[key] = d
-    return found
-
-
-def _ratio_errors(
-    defs: list[LoadedDefinition], scope: dict[str, LoadedDefinition]
-) -> list[tuple[LoadedDefinition, DefinitionError]]:
-    found = []
-    for d in defs:
-        ratio = d.definition.ratio_of
-        for role in ("numerator", "denominator") if ratio is not None else ():
-            target = getattr(ratio, role)
-            if target not in scope:
-                problem = f"no metric '{target}'"
-            elif scope[target].definition.aggregation == "ratio":
-                problem = f"'{target}' is itself a ratio"
-            else:
-                continue
-            found.append((d, DefinitionError(d.file, d.definition.key, f"ratio_of.{role}", problem)))
-    return found
-
-
-def check_custom_definitions(
-    builtins: list[LoadedDefinition], workspace_id: str, items: list[Any], *, file: str
-) -> tuple[list[LoadedDefinition], list[DefinitionError]]:
-    """Validate one workspace's custom definitions (each item a mapping in the metric-store or the post-call shape)
-    as the loader does: every field rule, sql_expr/post_call_default refused for custom metrics, duplicate keys
-    (among themselves and against the built-ins), at most 50, ratio targets. Returns the definitions that are
-    valid and every error (file, key, field, message)."""
-    errors: list[DefinitionError] = []
-    # A client may send back what a GET returned, read-only fields included.
-    bare = [{k: v for k, v in i.items() if k not in READ_ONLY_FIELDS} if isinstance(i, dict) else i for i in items]
-    defs = _check_definitions(
-        [_item(file, index, raw) for index, raw in enumerate(bare)], workspace_id, builtins, errors
-    )
-    return defs, errors
-
-
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-def load_catalog(root: Path) -> MetricCatalog:
-    """Load and validate every definition under ``root``; raise :class:`DefinitionsInvalid` listing all errors."""
-    catalog, errors = collect_catalog(root)
-    if errors:
-        raise DefinitionsInvalid(errors)
-    return catalog
-
-
-def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
-    """Load every valid definition under ``root`` and return it with every error found, the set-wide ones
-    (duplicate keys, limits, ratio targets) included; use :func:`load_catalog` to run."""
-    errors: list[DefinitionError] = []
-    catalog = MetricCatalog()
-    if not root.is_dir():
-        errors.append(DefinitionError(str(root), "-", "-", "metric definitions folder not found"))
-        return catalog, errors
-    builtin_items = [item for path in _yaml_files(root / "builtin") for item in _file_items(path, errors)]
-    catalog.builtins = _check_definitions(builtin_items, None, [], errors)
-    workspaces = root / "workspaces"
-    for ws_dir in sorted(p for p in workspaces.iterdir() if p.is_dir()) if workspaces.is_dir() else []:
-        ws = ws_dir.name
-        items: list[_Item] = []
-        # A settings change committed but not yet applied (metricstore.settings_store, killed mid-write) is the
-        # workspace's whole custom set: read it instead of the files it replaces, never a mix of old and new.
-        pending = ws_dir / PENDING_DEFINITIONS
-        committed = pending.is_file()
-        for path in _yaml_files(ws_dir):
-            if path.name == "workspace.yaml" and path.parent == ws_dir:
-                _load_settings(path, ws, catalog, errors)
-            elif not committed:
-                items += _file_items(path, errors)
-        if committed:
-            items = _file_items(pending, errors)
-        # the same check the settings API runs on a custom set sent as JSON (check_custom_definitions)
-        catalog.custom[ws] = _check_definitions(items, ws, catalog.builtins, errors)
-    return catalog, errors
-
-
-def _load_settings(path: Path, ws: str, catalog: MetricCatalog, errors: list[DefinitionError]) -> None:
-    rel = str(path)
-    raw = _read_yaml(path, errors, rel) or {}
-    try:
-        catalog.settings[ws] = WorkspaceSettings.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(_validation_errors(exc, rel, "workspace"))
-
-
-def definition_file_schema() -> dict[str, Any]:
-    """JSON Schema for a definition file: one definition (in a custom file also in the post-call shape) or a
-    ``metrics:`` list."""
-    single = MetricDefinition.model_json_schema()
-    listed = DefinitionFile.model_json_schema()
-    defs = {**single.pop("$defs", {}), **listed.pop("$defs", {})}
-    defs["MetricDefinition"] = single
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://metricstore.dev/schema/metric-definitions.json",
-        "title": "metricstore metric definition file",
-        "anyOf": [
-            {"$ref": "#/$defs/MetricDefinition"},
-            {"$ref": "#/$defs/PostCallMetric"},
-            {**listed, "title": "DefinitionFile"},
-        ],
-        "$defs": defs,
-    }

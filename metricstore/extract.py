@@ -9,7 +9,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metricstore.definitions import SOURCES, LoadedDefinition, MetricCatalog, MetricDefinition
+from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
+from metricstore.definitions import SOURCES, MetricDefinition
 from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
 from metricstore.windows import TimeWindow, utc_now
 

@@ -11,7 +11,8 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 from pydantic.alias_generators import to_camel
 
-from metricstore.definitions import LoadedDefinition, MetricCatalog, MetricDefinition
+from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
+from metricstore.definitions import MetricDefinition
 from metricstore.query import QueryError, TypedValue, typed_value
 from metricstore.warehouse import render_sql
 

@@ -7,7 +7,7 @@ replacement writes the whole custom set as ``metrics.yaml`` and removes the work
 1. the history record is staged (``.history/.pending.json``: not yet history);
 2. the new set is written to ``.metrics.yaml.pending`` (temp file, fsync, rename): the commit point. From here
    on the loader reads that file *instead of* every other definition file of the workspace
-   (``definitions.PENDING_DEFINITIONS``), so it sees the new set whole;
+   (``catalog_loader.PENDING_DEFINITIONS``), so it sees the new set whole;
 3. the other definition files are removed, the staged record becomes ``.history/v000N.json`` and the pending
    file is renamed to ``metrics.yaml``, which ends the change.
 
@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from metricstore.definitions import (
+from metricstore.catalog_loader import (
     PENDING_DEFINITIONS,
     DefinitionError,
     LoadedDefinition,

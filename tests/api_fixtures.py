@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from metricstore.aggregate import aggregate_window
 from metricstore.api.keys import KeyStore
 from metricstore.catalog import write_catalog_table
+from metricstore.catalog_loader import load_catalog
 from metricstore.config import Settings
-from metricstore.definitions import load_catalog
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.warehouse import connect

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.warehouse import connect
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import yaml
 
 from metricstore.aggregate import AggregateResult, aggregate_window
 from metricstore.catalog import write_catalog_table
-from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.windows import TimeWindow

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metricstore.aggregate import aggregate_window
-from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.warehouse import prepare

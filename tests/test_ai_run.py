@@ -15,7 +15,7 @@ import yaml
 
 from metricstore.aggregate import aggregate_window
 from metricstore.catalog import write_catalog_table
-from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.evaluation import run
 from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.on_demand import OnDemandError, evaluate_on_demand

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from metricstore.api.keys import KeyStore, NewKey
+from metricstore.catalog_loader import collect_catalog
 from metricstore.config import Settings
-from metricstore.definitions import collect_catalog
 from tests.api_helpers import (
     DOCS_METRIC,
     WORKSPACE_YAML,

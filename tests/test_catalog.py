@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from metricstore.catalog import catalog_markdown, write_catalog_table
-from metricstore.definitions import MetricCatalog
+from metricstore.catalog_loader import MetricCatalog
 from tests.conftest import REPO
 
 

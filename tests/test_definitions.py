@@ -12,6 +12,17 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from metricstore.catalog_loader import (
+    DefinitionError,
+    DefinitionFile,
+    DefinitionsInvalid,
+    LoadedDefinition,
+    MetricCatalog,
+    check_custom_definitions,
+    collect_catalog,
+    definition_file_schema,
+    load_catalog,
+)
 from metricstore.cli import main
 from metricstore.definitions import (
     AGGREGATIONS_BY_TYPE,
@@ -19,16 +30,7 @@ from metricstore.definitions import (
     MAX_CUSTOM_METRICS,
     SOURCES,
     Aggregation,
-    DefinitionError,
-    DefinitionFile,
-    DefinitionsInvalid,
-    LoadedDefinition,
-    MetricCatalog,
     MetricDefinition,
-    check_custom_definitions,
-    collect_catalog,
-    definition_file_schema,
-    load_catalog,
     snake_key,
 )
 

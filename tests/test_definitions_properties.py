@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from metricstore.definitions import AGGREGATIONS_BY_TYPE, MetricDefinition, collect_catalog
+from metricstore.catalog_loader import collect_catalog
+from metricstore.definitions import AGGREGATIONS_BY_TYPE, MetricDefinition
 
 KEY = re.compile(r"[a-z][a-z0-9_]*")
 FAST = settings(max_examples=150, deadline=None)

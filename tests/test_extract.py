@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.extract import ExtractResult, extract_window, static_definitions
 from metricstore.ingest import ingest_window
 from metricstore.windows import TimeWindow

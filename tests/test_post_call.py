@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from metricstore.aggregate import aggregate_window
-from metricstore.definitions import MetricCatalog
+from metricstore.catalog_loader import MetricCatalog
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.post_call import POST_CALL_TYPES, PostCallRecord, post_call_field, post_call_record

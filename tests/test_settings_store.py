@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from metricstore import settings_store
-from metricstore.definitions import PENDING_DEFINITIONS, collect_catalog
+from metricstore.catalog_loader import PENDING_DEFINITIONS, collect_catalog
 from metricstore.settings_store import DefinitionsRejected, StaleEtag, read_definitions, replace_definitions
 from tests.api_helpers import DOCS_METRIC, WORKSPACE_YAML, WS, write_defs
 from tests.conftest import REPO

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from metricstore.definitions import DefinitionError, DefinitionsInvalid
+from metricstore.catalog_loader import DefinitionError, DefinitionsInvalid
 from metricstore.evaluation.on_demand import OnDemandError
 from metricstore.published import NotPublishedError
 from metricstore.query import QueryError

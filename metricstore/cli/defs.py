@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from metricstore.catalog_loader import collect_catalog, definition_file_schema, load_catalog
 from metricstore.config import Settings
-from metricstore.definitions import collect_catalog, definition_file_schema, load_catalog
 
 SCHEMA_FILE = Path("schema") / "metric-definitions.schema.json"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from metricstore.catalog_loader import load_catalog
 from metricstore.config import Settings
-from metricstore.definitions import load_catalog
 
 
 @click.command()

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from metricstore.catalog_loader import DefinitionsInvalid, load_catalog
 from metricstore.config import Settings
-from metricstore.definitions import DefinitionsInvalid, load_catalog
 
 if TYPE_CHECKING:
     import duckdb
 
-    from metricstore.definitions import MetricCatalog
+    from metricstore.catalog_loader import MetricCatalog
 
 _T = TypeVar("_T")
 

@@ -9,7 +9,8 @@ import asyncio
 
 import duckdb
 
-from metricstore.definitions import MetricCatalog, MetricDefinition
+from metricstore.catalog_loader import MetricCatalog
+from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.base import Conversation, Evaluation
 from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.local import LocalEvaluator

@@ -24,7 +24,8 @@ import anthropic
 import duckdb
 import polars as pl
 
-from metricstore.definitions import MetricCatalog, MetricDefinition
+from metricstore.catalog_loader import MetricCatalog
+from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Status, Turn
 from metricstore.evaluation.claude import (
     Budget,
