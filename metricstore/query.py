@@ -3,13 +3,14 @@ to the published warehouse. The HTTP API and ``metricstore query`` both call the
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any, Literal, get_args
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal, get_args
 
 import duckdb
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from metricstore.definitions import Aggregation, LoadedDefinition, MetricCatalog, MetricDefinition, MetricType
+from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
+from metricstore.definitions import Aggregation, MetricDefinition, MetricType
 from metricstore.warehouse import render_sql
 
 Source = Literal["production", "simulation"]
@@ -18,6 +19,14 @@ Granularity = Literal["hourly", "daily"]
 EntityType = Literal["conversation", "event"]
 # A per-entity value as its metric type gives it: numerical → number, categorical/text → string, boolean, list.
 TypedValue = bool | float | str | list[str] | None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# The warehouse stores UTC as naive TIMESTAMPs; responses carry the offset (RFC 3339 date-time, as OpenAPI says).
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 MAX_SERIES_ROWS = 365
 MAX_ENTITY_ROWS = 10_000
@@ -43,11 +52,11 @@ class AggregateLatest(BaseModel):
     aggregation: Aggregation = Field(description="How the period's values were aggregated.")
     unit: str | None = Field(description="The unit of the value, when the definition gives one.")
     granularity: Granularity = Field(description="The metric's own period granularity.")
-    period_start: datetime = Field(description="Start of the period (UTC) this aggregate covers.")
+    period_start: UtcDatetime = Field(description="Start of the period (UTC) this aggregate covers.")
     source: Source = Field(description="Production or simulation conversations.")
     value: float | None = Field(description="The aggregate; null where it is undefined (a ratio over 0).")
     sample_count: int = Field(description="How many values the aggregate was computed from.")
-    computed_at: datetime = Field(description="When the job computed this aggregate (UTC).")
+    computed_at: UtcDatetime = Field(description="When the job computed this aggregate (UTC).")
 
 
 class EntityLatest(BaseModel):
@@ -68,8 +77,8 @@ class EntityLatest(BaseModel):
     )
     status: str = Field(description="ok, out_of_range, missing, invalid or not_applicable; only ok is aggregated.")
     definition_version: str = Field(description="The version of the definition that produced the value.")
-    occurred_at: datetime = Field(description="When the entity occurred (UTC).")
-    evaluated_at: datetime = Field(description="When the value was computed (UTC).")
+    occurred_at: UtcDatetime = Field(description="When the entity occurred (UTC).")
+    evaluated_at: UtcDatetime = Field(description="When the value was computed (UTC).")
 
 
 class LatestResponse(BaseModel):
@@ -92,7 +101,7 @@ class LatestResponse(BaseModel):
 class ValuePoint(BaseModel):
     """One period of a metric's aggregate series."""
 
-    period_start: datetime = Field(description="Start of the period (UTC).")
+    period_start: UtcDatetime = Field(description="Start of the period (UTC).")
     value: float | None = Field(description="The aggregate of the period; null where undefined.")
     sample_count: int = Field(description="How many values the aggregate was computed from.")
 
@@ -166,7 +175,7 @@ class CatalogEntry(BaseModel):
         description="The version the last published run computed with; differs until the next run picks up a change."
     )
     has_values: bool = Field(description="Whether the published store holds any value or aggregate of it yet.")
-    latest_period_start: datetime | None = Field(description="Start of its newest published aggregate period.")
+    latest_period_start: UtcDatetime | None = Field(description="Start of its newest published aggregate period.")
     definition: MetricDefinition = Field(description="The full definition.")
 
 

@@ -17,6 +17,7 @@ from metricstore.config import Settings
 from metricstore.testing import FakeClaude
 from tests.api_helpers import (
     CALL_ID,
+    DOCS_METRIC,
     WS,
     assert_error,
     bearer,
@@ -176,3 +177,18 @@ def test_openapi_document_and_interactive_docs(client: TestClient) -> None:
     assert errors["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
     assert "HTTPValidationError" not in document["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+def test_answers_follow_a_definitions_change(client: TestClient, keys: KeyStore) -> None:
+    admin = bearer(keys.create(WS, "admin").key)
+    before = client.get(f"/v1/{WS}/metrics/catalog", headers=admin)
+    assert before.status_code == 200 and "docs_quality" not in {m["key"] for m in before.json()["metrics"]}
+    assert client.get(f"/v1/{WS}/metrics/catalog", headers=admin).json() == before.json()  # the same snapshot
+    settings = client.get(f"/v1/{WS}/settings/metrics", headers=admin).json()
+    settings["definitions"].append(DOCS_METRIC)
+    put = client.put(f"/v1/{WS}/settings/metrics", json=settings, headers=admin)
+    assert put.status_code == 200, put.text
+    after = client.get(f"/v1/{WS}/metrics/catalog", headers=admin).json()
+    docs = next(m for m in after["metrics"] if m["key"] == "docs_quality")
+    assert docs["has_values"] is False  # defined now, computed by the next run
+    assert client.get(f"/v1/{WS}/metrics/docs_quality", headers=admin).json()["points"] == []

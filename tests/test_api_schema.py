@@ -35,7 +35,14 @@ SETTINGS = Settings(
 CONFIG = schemathesis.Config.from_dict(
     {
         "parameters": {"ws": WS},  # the key's workspace: requests reach the routes, not only the 403
-        "generation": {"max-examples": 10},
+        # the key is the fixture's, sent with every case: a generated (or mutated) Authorization header would be
+        # replaced by it, and a "schema-violating" header then looks accepted
+        "generation": {
+            "max-examples": 20,
+            "deterministic": True,
+            "database": "none",
+            "with-security-parameters": False,
+        },
         "checks": {
             # Schema-valid is not always valid: definitions are checked as the loader checks them (422), and a
             # generated If-Match names no version (412).

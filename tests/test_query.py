@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from metricstore.catalog import write_catalog_table
-from metricstore.definitions import MetricCatalog, load_catalog
+from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.query import QueryError, catalog_entries, latest, trend, values
 from tests.conftest import REPO
 
@@ -171,9 +171,14 @@ def test_latest_aggregates_pick_the_newest_period_at_each_metrics_own_granularit
         (a.metric_key, a.source): (a.granularity, a.period_start, a.value, a.sample_count) for a in response.aggregates
     }
     assert got == {
-        ("confidence", "production"): ("hourly", datetime(2026, 11, 22, 0), 0.5, 5),
-        ("confidence", "simulation"): ("hourly", datetime(2026, 11, 22, 5), 0.9, 1),
-        ("csat", "production"): ("daily", datetime(2026, 11, 20), 4.5, 2),  # not ws_other's 11-24, not the hourly row
+        ("confidence", "production"): ("hourly", datetime(2026, 11, 22, 0, tzinfo=UTC), 0.5, 5),
+        ("confidence", "simulation"): ("hourly", datetime(2026, 11, 22, 5, tzinfo=UTC), 0.9, 1),
+        ("csat", "production"): (
+            "daily",
+            datetime(2026, 11, 20, tzinfo=UTC),
+            4.5,
+            2,
+        ),  # not ws_other's 11-24, not the hourly row
     }
     csat = next(a for a in response.aggregates if a.metric_key == "csat")
     assert (csat.name, csat.unit, csat.metric_type, csat.aggregation) == ("CSAT", "points", "numerical", "avg")
@@ -243,11 +248,11 @@ def test_values_are_the_series_at_the_metrics_granularity_with_inclusive_days_an
     fill(conn, catalog)
     everything = values(conn, catalog, WS, "confidence")
     assert [(p.period_start.isoformat(), p.value) for p in everything.points] == [
-        ("2026-11-22T00:00:00", 0.5),
-        ("2026-11-21T23:00:00", 0.4),
-        ("2026-11-21T10:00:00", 0.3),
-        ("2026-11-20T00:00:00", 0.2),
-        ("2026-11-19T23:00:00", 0.1),
+        ("2026-11-22T00:00:00+00:00", 0.5),
+        ("2026-11-21T23:00:00+00:00", 0.4),
+        ("2026-11-21T10:00:00+00:00", 0.3),
+        ("2026-11-20T00:00:00+00:00", 0.2),
+        ("2026-11-19T23:00:00+00:00", 0.1),
     ]
     assert everything.granularity == "hourly" and everything.limit == 90
     # both days whole: 20 00:00 and 21 23:00 in, 19 23:00 and 22 00:00 out
@@ -348,7 +353,7 @@ def test_catalog_lists_the_workspaces_metrics_with_versions_and_whether_they_hav
         == csat.published_definition_version
         == catalog.custom[WS][0].definition.definition_version
     )
-    assert csat.latest_period_start == datetime(2026, 11, 21, 9)
+    assert csat.latest_period_start == datetime(2026, 11, 21, 9, tzinfo=UTC)
     assert entries["confidence"].builtin and not entries["retired"].active
     assert entries["summary"].definition.post_call_default and response.default_metrics_enabled
 

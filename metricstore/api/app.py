@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from metricstore.api import calls_routes, metrics_routes, settings_routes
+from metricstore.api.cache import AnswerCache, CatalogCache
 from metricstore.api.context import ApiContext, PublishedReader
 from metricstore.api.errors import error_responses, install_error_handlers
 from metricstore.api.keys import KeyStore
@@ -32,6 +33,8 @@ def create_app(settings: Settings | None = None, *, client_factory: ClientFactor
         keys=KeyStore(settings.api_keys),
         published=PublishedReader(settings),
         client_factory=client_factory or default_client,
+        catalogs=CatalogCache(settings.metric_defs),
+        answers=AnswerCache(),
     )
 
     @asynccontextmanager

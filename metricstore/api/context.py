@@ -11,9 +11,10 @@ from typing import Annotated
 import duckdb
 from fastapi import Depends, Request
 
+from metricstore.api.cache import AnswerCache, CatalogCache
 from metricstore.api.keys import KeyStore
+from metricstore.catalog_loader import MetricCatalog
 from metricstore.config import Settings
-from metricstore.definitions import MetricCatalog, load_catalog
 from metricstore.evaluation.run import ClientFactory
 from metricstore.published import NotPublishedError, open_published
 
@@ -65,6 +66,11 @@ class PublishedReader:
                 self._in_flight -= 1
                 self._turn.notify_all()
 
+    @property
+    def snapshot(self) -> tuple[int, int] | None:
+        """The snapshot requests read now (file device and inode); it does not change while a request reads."""
+        return self._identity
+
     def close(self) -> None:
         """Close the open snapshot (when the app shuts down)."""
         with self._turn:
@@ -81,6 +87,8 @@ class ApiContext:
     keys: KeyStore
     published: PublishedReader
     client_factory: ClientFactory
+    catalogs: CatalogCache
+    answers: AnswerCache
 
 
 def get_context(request: Request) -> ApiContext:
@@ -95,8 +103,8 @@ def published_connection(context: Annotated[ApiContext, Depends(get_context)]) -
 
 
 def metric_catalog(context: Annotated[ApiContext, Depends(get_context)]) -> MetricCatalog:
-    """The definitions as the next run will read them (a settings change shows at once)."""
-    return load_catalog(context.settings.metric_defs)
+    """The definitions as the next run will read them (a settings change shows at the next request)."""
+    return context.catalogs.current()
 
 
 Context = Annotated[ApiContext, Depends(get_context)]

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from metricstore import query
@@ -30,6 +30,7 @@ READ_ERRORS = error_responses(401, 403, 422, 503)
 def latest(
     ws: WorkspaceId,
     _: Reader,
+    context: Context,
     catalog: Catalog,
     conn: PublishedConnection,
     source: Annotated[Source | None, Query(description="Production or simulation; both when absent.")] = None,
@@ -38,26 +39,38 @@ def latest(
     entity_id: Annotated[str | None, Query(max_length=256)] = None,
     service_id: Annotated[str | None, Query(max_length=256)] = None,
     session_id: Annotated[str | None, Query(max_length=256)] = None,
-) -> LatestResponse:
+) -> Response:
     """The latest value of every metric of the workspace."""
-    return query.latest(
-        conn,
-        catalog,
-        ws,
-        source=source,
-        scope=scope,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        service_id=service_id,
-        session_id=session_id,
+    return context.answers.answer(
+        ("latest", ws, source, scope, entity_type, entity_id, service_id, session_id),
+        snapshot=context.published.snapshot,
+        catalog=catalog,
+        compute=lambda: query.latest(
+            conn,
+            catalog,
+            ws,
+            source=source,
+            scope=scope,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            service_id=service_id,
+            session_id=session_id,
+        ),
     )
 
 
 # Declared before /{key}: "catalog" is not a metric key.
 @router.get("/catalog", response_model=CatalogResponse, responses=READ_ERRORS)
-def catalog_entries(ws: WorkspaceId, _: Reader, catalog: Catalog, conn: PublishedConnection) -> CatalogResponse:
+def catalog_entries(
+    ws: WorkspaceId, _: Reader, context: Context, catalog: Catalog, conn: PublishedConnection
+) -> Response:
     """Every metric of the workspace with its configuration."""
-    return query.catalog_entries(conn, catalog, ws)
+    return context.answers.answer(
+        ("catalog", ws),
+        snapshot=context.published.snapshot,
+        catalog=catalog,
+        compute=lambda: query.catalog_entries(conn, catalog, ws),
+    )
 
 
 @router.get("/{key}", response_model=ValuesResponse, responses=error_responses(401, 403, 404, 422, 503))
@@ -65,15 +78,23 @@ def metric_values(
     ws: WorkspaceId,
     key: MetricKey,
     _: Reader,
+    context: Context,
     catalog: Catalog,
     conn: PublishedConnection,
     date_from: Annotated[date | None, Query(description="First day (UTC), inclusive.")] = None,
     date_to: Annotated[date | None, Query(description="Last day (UTC), inclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=365, description="At most this many periods, newest first.")] = 90,
     source: SourceFilter = "production",
-) -> ValuesResponse:
+) -> Response:
     """The aggregate series of one metric."""
-    return query.values(conn, catalog, ws, key, date_from=date_from, date_to=date_to, limit=limit, source=source)
+    return context.answers.answer(
+        ("values", ws, key, date_from, date_to, limit, source),
+        snapshot=context.published.snapshot,
+        catalog=catalog,
+        compute=lambda: query.values(
+            conn, catalog, ws, key, date_from=date_from, date_to=date_to, limit=limit, source=source
+        ),
+    )
 
 
 @router.get("/{key}/trend", response_model=TrendResponse, responses=error_responses(401, 403, 404, 422, 503))
@@ -81,13 +102,19 @@ def metric_trend(
     ws: WorkspaceId,
     key: MetricKey,
     _: Reader,
+    context: Context,
     catalog: Catalog,
     conn: PublishedConnection,
     days: Annotated[int, Query(ge=1, le=365, description="The last this many days.")] = 30,
     source: SourceFilter = "production",
-) -> TrendResponse:
+) -> Response:
     """The daily trend of one metric."""
-    return query.trend(conn, catalog, ws, key, days=days, source=source)
+    return context.answers.answer(
+        ("trend", ws, key, days, source),
+        snapshot=context.published.snapshot,
+        catalog=catalog,
+        compute=lambda: query.trend(conn, catalog, ws, key, days=days, source=source),
+    )
 
 
 class EvaluateRequest(BaseModel):
