@@ -122,9 +122,9 @@ class PostCallRecord(BaseModel):
 
 
 def post_call_field(definition: MetricDefinition) -> str:
-    """The callData field of a default post-call metric: the snapshot field it reads (`$.keyPoints` or
-    `$.data.keyPoints` → `keyPoints`), else its key in camelCase."""
-    match = re.fullmatch(r"\$(?:\.data)?\.([A-Za-z_][A-Za-z0-9_]*)", definition.extract_path or "")
+    """The callData field of a default post-call metric: the top-level snapshot field it reads (`$.keyPoints` →
+    `keyPoints`), else its key in camelCase."""
+    match = re.fullmatch(r"\$\.([A-Za-z_][A-Za-z0-9_]*)", definition.extract_path or "")
     return match.group(1) if match else to_camel(definition.key)
 
 

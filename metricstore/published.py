@@ -154,16 +154,19 @@ def _days_to_write(conn: duckdb.DuckDBPyConnection, pending: list[date]) -> dict
 def _write_part(
     conn: duckdb.DuckDBPyConnection, folder: Path, relation: str, day: date, token: str
 ) -> tuple[str | None, int, int]:
-    """Write one relation's rows of one day as a new Parquet part; (path, rows, bytes), path None when empty."""
+    """Write one relation's rows of one day as a new Parquet part, made durable before any snapshot names it;
+    (path, rows, bytes), path None when the day has no rows."""
     start = datetime(day.year, day.month, day.day)
     bounds = {"day_start": start, "day_end": start + timedelta(days=1)}
-    select = sql_text(DAY_PARTITIONED[relation])
-    rows = scalar(conn, f"SELECT count(*) FROM ({select})", bounds)  # noqa: S608 (a file of ours)
-    if not rows:
-        return None, 0, 0
     target = folder / relation.replace(".", "__") / f"day={day.isoformat()}" / f"{token}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    conn.execute(f"COPY ({select}) TO {_quoted(target)} (FORMAT parquet, COMPRESSION zstd)", bounds)
+    select = sql_text(DAY_PARTITIONED[relation])
+    rows = scalar(conn, f"COPY ({select}) TO {_quoted(target)} (FORMAT parquet, COMPRESSION zstd)", bounds)
+    if not rows:
+        target.unlink(missing_ok=True)
+        return None, 0, 0
+    _fsync(target)
+    _fsync_directory(target.parent)
     return str(target), int(rows), target.stat().st_size
 
 
@@ -218,8 +221,21 @@ def _build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, parts: dict[s
                 conn.execute(f"USE {warehouse}")
     finally:
         conn.execute("DETACH snapshot")
-    with target.open("rb") as handle:
+    _fsync(target)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make the names in a folder durable (a rename or a new file is only on disk once its folder is synced)."""
+    directory = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _quoted(path: Path) -> str:
@@ -230,11 +246,7 @@ def _quoted(path: Path) -> str:
 def _replace(tmp: Path, published: Path) -> None:
     """Atomically put the new snapshot in place (and make the rename durable)."""
     tmp.replace(published)
-    directory = os.open(published.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    _fsync_directory(published.parent)
 
 
 def _delete_old_parts(conn: duckdb.DuckDBPyConnection, folder: Path, published: Path, now: datetime) -> int:
