@@ -1,55 +1,89 @@
-"""Readers in other processes never wait for the job and never see half a run (CONTRACT §5)."""
+"""Readers in other processes — `duckdb` on the published file, `metricstore query`, the HTTP API — never wait
+for the job and never see half a run (CONTRACT §5): every answer during a multi-hour backfill is the state
+before it or the state after it, and none is an error."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import httpx
 from dagster import DagsterInstance, materialize
 
 from assets.ingestion import landed_events
 from assets.metrics import metric_aggregates, metric_values
 from assets.resources import MetricStoreResource
 from assets.serving import published_warehouse
+from metricstore.api.keys import KeyStore
 from tests.conftest import REPO, event, write_landing
 
 ASSETS = [landed_events, metric_values, metric_aggregates, published_warehouse]
+WS = "ws_test"
 
-# One observation: the aggregates' and the values' totals, read in one connection (one snapshot).
+# Each round reads the same thing three ways; a state is the latest aggregate of every metric.
 READER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    import duckdb
-    published, stop = sys.argv[1], Path(sys.argv[2])
+    import duckdb, httpx
+    from click.testing import CliRunner
+    from metricstore.cli import main
+    api, key, published, stop = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+
+    def state(aggregates):
+        return sorted([a["metric_key"], a["source"], a["period_start"][:16], a["value"], a["sample_count"]]
+                      for a in aggregates)
+
+    def direct():
+        with duckdb.connect(published, read_only=True) as conn:
+            rows = conn.execute(
+                "SELECT metric_key, source, strftime(period_start, '%Y-%m-%dT%H:%M'), value, sample_count "
+                "FROM metrics.metric_latest WHERE workspace_id = 'ws_test'").fetchall()
+        return sorted([list(r) for r in rows])
+
+    def cli():
+        result = CliRunner().invoke(main, ["query", "latest", "--workspace", "ws_test", "--json"])
+        if result.exit_code:
+            raise RuntimeError(result.output)
+        return state(json.loads(result.output)["aggregates"])
+
+    def http():
+        response = httpx.get(f"{api}/v1/ws_test/metrics/latest", headers={"Authorization": f"Bearer {key}"})
+        response.raise_for_status()
+        return state(response.json()["aggregates"])
+
     while not stop.exists():
-        try:
-            with duckdb.connect(published, read_only=True) as conn:
-                aggregates = conn.execute(
-                    "SELECT count(*), round(sum(value), 6) FROM metrics.metric_aggregates").fetchall()[0]
-                values = conn.execute("SELECT count(*) FROM metrics.metric_values").fetchall()[0][0]
-            print(json.dumps({"state": [aggregates[0], aggregates[1], values]}), flush=True)
-        except Exception as exc:  # every error is reported, none retried
-            print(json.dumps({"error": str(exc)}), flush=True)
+        for name, read in (("duckdb", direct), ("query", cli), ("api", http)):
+            try:
+                print(json.dumps({"reader": name, "state": read()}), flush=True)
+            except Exception as exc:  # every error is reported, none retried
+                print(json.dumps({"reader": name, "error": repr(exc)}), flush=True)
         time.sleep(0.01)
     """
 )
 
 
-def _state(published: str) -> list[object]:
-    import duckdb
-
-    with duckdb.connect(published, read_only=True) as conn:
-        aggregates = conn.execute("SELECT count(*), round(sum(value), 6) FROM metrics.metric_aggregates").fetchall()[0]
-        values = conn.execute("SELECT count(*) FROM metrics.metric_values").fetchall()[0][0]
-    return [aggregates[0], aggregates[1], values]
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
-def test_a_reader_sees_the_state_before_or_after_a_backfill_and_no_lock_error(tmp_path: Path, landing: Path) -> None:
+def _latest(api: str, key: str) -> list[list[object]]:
+    aggregates = httpx.get(f"{api}/v1/{WS}/metrics/latest", headers={"Authorization": f"Bearer {key}"}).json()
+    return sorted(
+        [a["metric_key"], a["source"], a["period_start"][:16], a["value"], a["sample_count"]]
+        for a in aggregates["aggregates"]
+    )
+
+
+def test_readers_see_the_state_before_or_after_a_backfill_and_no_lock_error(tmp_path: Path, landing: Path) -> None:
     events = [
         event(f"e{h}_{i}", f"2026-11-20T{h:02d}:{i * 7 % 60:02d}:00Z", id=f"c{h}_{i}", duration=10 * i + h)
         for h in range(6)
@@ -63,13 +97,39 @@ def test_a_reader_sees_the_state_before_or_after_a_backfill_and_no_lock_error(tm
         published=str(tmp_path / "published" / "wh.duckdb"),
     )
     assert materialize(ASSETS, partition_key="2026-11-20-00:00", resources={"metricstore": resource}).success
-    before = _state(resource.published)
-    stop = tmp_path / "stop"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, resource.published, str(stop)], stdout=subprocess.PIPE, text=True
+    settings = resource.settings()
+    key = KeyStore(settings.api_keys).create(WS, "viewer").key
+    env = {
+        **os.environ,
+        "METRICSTORE_WAREHOUSE": str(settings.warehouse),
+        "METRICSTORE_PUBLISHED": str(settings.published),
+        "METRICSTORE_METRIC_DEFS": str(settings.metric_defs),
+        "METRICSTORE_API_KEYS": str(settings.api_keys),
+    }
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from metricstore.cli import main; main()", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    stop = tmp_path / "stop"
+    reader = None
     try:
-        time.sleep(0.5)  # the reader is reading before the run starts
+        for _ in range(300):  # the server is up
+            try:
+                before = _latest(api, key)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, api, key, str(settings.published), str(stop)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)  # the readers are reading before the run starts
         result = materialize(
             ASSETS,
             instance=DagsterInstance.ephemeral(),
@@ -80,16 +140,18 @@ def test_a_reader_sees_the_state_before_or_after_a_backfill_and_no_lock_error(tm
             resources={"metricstore": resource},
         )
         assert result.success
-        time.sleep(0.5)  # and after it ends
+        time.sleep(3)  # and after it ends
+        after = _latest(api, key)
     finally:
         stop.touch()
-        output, _ = reader.communicate(timeout=60)
-    after = _state(resource.published)
+        output = reader.communicate(timeout=60)[0] if reader else ""
+        server.terminate()
+        server.wait(timeout=30)
     assert after != before
     observations = [json.loads(line) for line in output.splitlines()]
-    errors = [o["error"] for o in observations if "error" in o]
-    assert errors == []
-    states = [o["state"] for o in observations]
-    assert len(states) > 20
-    assert all(s in (before, after) for s in states), {tuple(s) for s in states} - {tuple(before), tuple(after)}
-    assert states[0] == before and states[-1] == after
+    assert [o for o in observations if "error" in o] == []
+    for name in ("duckdb", "query", "api"):
+        states = [o["state"] for o in observations if o["reader"] == name]
+        assert len(states) >= 3, name
+        assert all(s in (before, after) for s in states), name
+        assert states[0] == before and states[-1] == after, name
