@@ -50,20 +50,6 @@ valid_range_max: 100
 """
 WORKSPACE_YAML = "# settings of the demo workspace\ndefault_metrics_enabled: true\n"
 
-# A custom metric pasted from the metric-store docs.
-DOCS_METRIC = {
-    "key": "docs_quality",
-    "name": "Voice Quality Score",
-    "metric_type": "numerical",
-    "source": "call_intelligence",
-    "event_types": ["call_intelligence.row"],
-    "extraction_mode": "static",
-    "extract_path": "$.quality_score",
-    "aggregation": "avg",
-    "unit": "score",
-    "active": True,
-}
-
 
 def write_defs(root: Path) -> Path:
     """The repository's built-ins and the demo workspace above, under ``root``."""

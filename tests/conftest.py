@@ -19,6 +19,20 @@ from metricstore.warehouse import connect
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
+# A custom metric exactly as the metric-store docs show it (and the contract smoke test pastes it).
+DOCS_METRIC = {
+    "key": "docs_quality",
+    "name": "Voice Quality Score",
+    "metric_type": "numerical",
+    "source": "call_intelligence",
+    "event_types": ["call_intelligence.row"],
+    "extraction_mode": "static",
+    "extract_path": "$.quality_score",
+    "aggregation": "avg",
+    "unit": "score",
+    "active": True,
+}
+
 
 def event(
     event_id: str,

@@ -17,12 +17,12 @@ from metricstore.config import Settings
 from metricstore.testing import FakeClaude
 from tests.api_helpers import (
     CALL_ID,
-    DOCS_METRIC,
     WS,
     assert_error,
     bearer,
     client_for,
 )
+from tests.conftest import DOCS_METRIC
 
 pytest_plugins = ["tests.api_fixtures"]  # its fixtures
 

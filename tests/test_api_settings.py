@@ -12,12 +12,12 @@ from metricstore.api.keys import KeyStore, NewKey
 from metricstore.catalog_loader import collect_catalog
 from metricstore.config import Settings
 from tests.api_helpers import (
-    DOCS_METRIC,
     WORKSPACE_YAML,
     WS,
     assert_error,
     bearer,
 )
+from tests.conftest import DOCS_METRIC
 
 URL = f"/v1/{WS}/settings/metrics"
 

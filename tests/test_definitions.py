@@ -33,8 +33,8 @@ from metricstore.definitions import (
     MetricDefinition,
     snake_key,
 )
+from tests.conftest import DOCS_METRIC, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 REPO_DEFS = REPO / "metric_defs"
 SCHEMA_PATH = REPO_DEFS / "schema" / "metric-definitions.schema.json"
 WS = "ws_t"
@@ -1178,23 +1178,9 @@ def test_rules_added_after_review(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------- the metric-store docs' own format
 
-# The definition the contract smoke test pastes from the metric-store docs.
-DOCS_QUALITY = {
-    "key": "docs_quality",
-    "name": "Voice Quality Score",
-    "metric_type": "numerical",
-    "source": "call_intelligence",
-    "event_types": ["call_intelligence.row"],
-    "extraction_mode": "static",
-    "extract_path": "$.quality_score",
-    "aggregation": "avg",
-    "unit": "score",
-    "active": True,
-}
-
 
 def test_a_definition_from_the_docs_validates(tmp_path: Path) -> None:
-    definition = loads(tmp_path, DOCS_QUALITY)
+    definition = loads(tmp_path, DOCS_METRIC)
     assert (definition.extract_path, definition.computed_mode) == ("$.quality_score", "static")
 
 
@@ -1324,7 +1310,7 @@ def repo_builtins() -> list[LoadedDefinition]:
 
 
 def test_check_custom_definitions_accepts_both_shapes_and_what_a_get_returned() -> None:
-    got = {**DOCS_QUALITY, "builtin": False, "definition_version": "v000000000000"}
+    got = {**DOCS_METRIC, "builtin": False, "definition_version": "v000000000000"}
     defs, errors = check_custom_definitions(
         repo_builtins(), WS, [got, post_call()], file="PUT /v1/ws_t/settings/metrics"
     )
@@ -1333,7 +1319,7 @@ def test_check_custom_definitions_accepts_both_shapes_and_what_a_get_returned() 
         ("docs_quality", WS, "PUT /v1/ws_t/settings/metrics"),
         ("product_interest", WS, "PUT /v1/ws_t/settings/metrics"),
     ]
-    assert defs[0].definition == MetricDefinition.model_validate(DOCS_QUALITY)
+    assert defs[0].definition == MetricDefinition.model_validate(DOCS_METRIC)
 
 
 def test_read_only_fields_are_not_accepted_in_files(tmp_path: Path) -> None:
@@ -1404,9 +1390,9 @@ def test_stored_form_round_trips_every_repo_definition(repo_catalog: MetricCatal
 
 
 def test_stored_form_is_minimal_and_keeps_the_mode() -> None:
-    assert MetricDefinition.model_validate(DOCS_QUALITY).stored_form() == {
+    assert MetricDefinition.model_validate(DOCS_METRIC).stored_form() == {
         k: v
-        for k, v in DOCS_QUALITY.items()
+        for k, v in DOCS_METRIC.items()
         if k not in ("source", "active")  # defaults
     }
     named = MetricDefinition.model_validate(ratio("r", "a", "b", extraction_mode="static"))

@@ -15,7 +15,7 @@ from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.extract import ExtractResult, extract_window, static_definitions
 from metricstore.ingest import ingest_window
 from metricstore.windows import TimeWindow
-from tests.conftest import event, hour, write_landing
+from tests.conftest import DOCS_METRIC, event, hour, write_landing
 
 H10 = TimeWindow(hour("2026-11-20 10:00"), hour("2026-11-20 11:00"))
 H11 = TimeWindow(hour("2026-11-20 11:00"), hour("2026-11-20 12:00"))
@@ -356,23 +356,8 @@ def test_envelope_columns_through_sql_expr(conn: duckdb.DuckDBPyConnection, land
     assert values(conn, "session", "value_text") == [("c0", "CA1")]
 
 
-# The metric-store docs' own example, as the contract smoke test sends it.
-DOCS_QUALITY = {
-    "key": "docs_quality",
-    "name": "Voice Quality Score",
-    "metric_type": "numerical",
-    "source": "call_intelligence",
-    "event_types": ["call_intelligence.row"],
-    "extraction_mode": "static",
-    "extract_path": "$.quality_score",
-    "aggregation": "avg",
-    "unit": "score",
-    "active": True,
-}
-
-
 def test_a_definition_from_the_docs_reads_data(conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path) -> None:
-    catalog = write_defs(tmp_path / "defs", workspaces={"ws_test": [DOCS_QUALITY]})
+    catalog = write_defs(tmp_path / "defs", workspaces={"ws_test": [DOCS_METRIC]})
     calls(landing, {"quality_score": 87.5}, {"quality_score": "61"}, {})
     run(conn, landing, catalog)
     assert values(conn, "docs_quality") == [("c0", 87.5, "ok"), ("c1", 61.0, "ok")]

@@ -17,8 +17,8 @@ import yaml
 from metricstore import settings_store
 from metricstore.catalog_loader import PENDING_DEFINITIONS, collect_catalog
 from metricstore.settings_store import DefinitionsRejected, StaleEtag, read_definitions, replace_definitions
-from tests.api_helpers import DOCS_METRIC, WORKSPACE_YAML, WS, write_defs
-from tests.conftest import REPO
+from tests.api_helpers import WORKSPACE_YAML, WS, write_defs
+from tests.conftest import DOCS_METRIC, REPO
 
 OLD_KEYS = ["customer_mood", "customer_satisfaction", "voice_quality_score"]
 
@@ -175,7 +175,8 @@ _KILLED_CHILD = """
 import os, signal, sys
 from pathlib import Path
 from metricstore.settings_store import replace_definitions
-from tests.api_helpers import DOCS_METRIC, WS
+from tests.api_helpers import WS
+from tests.conftest import DOCS_METRIC
 step, done = int(sys.argv[2]), []
 for name in ("fsync", "replace", "unlink"):
     def operation(*args, _real=getattr(os, name), **kwargs):
