@@ -106,16 +106,21 @@ class ValuePoint(BaseModel):
     sample_count: int = Field(description="How many values the aggregate was computed from.")
 
 
-class ValuesResponse(BaseModel):
-    """`GET /v1/{ws}/metrics/{key}`: a metric's aggregates at its own granularity, newest first."""
+class MetricSeries(BaseModel):
+    """What a series is of: the metric, how its periods are aggregated, and the source."""
 
     workspace_id: str = Field(description="The workspace queried.")
     metric_key: str = Field(description="The metric's key.")
     name: str = Field(description="The metric's display name.")
     unit: str | None = Field(description="The unit of the values.")
     aggregation: Aggregation = Field(description="How each period's values are aggregated.")
-    granularity: Granularity = Field(description="The metric's own period granularity.")
     source: Source = Field(description="Production or simulation.")
+
+
+class ValuesResponse(MetricSeries):
+    """`GET /v1/{ws}/metrics/{key}`: a metric's aggregates at its own granularity, newest first."""
+
+    granularity: Granularity = Field(description="The metric's own period granularity.")
     date_from: date | None = Field(description="First day included (UTC), if given.")
     date_to: date | None = Field(description="Last day included (UTC), if given.")
     limit: int = Field(description="The most periods returned (1–365).")
@@ -144,15 +149,9 @@ class TrendSummary(BaseModel):
     )
 
 
-class TrendResponse(BaseModel):
+class TrendResponse(MetricSeries):
     """`GET /v1/{ws}/metrics/{key}/trend`: the daily series of the last `days` days, gaps filled."""
 
-    workspace_id: str = Field(description="The workspace queried.")
-    metric_key: str = Field(description="The metric's key.")
-    name: str = Field(description="The metric's display name.")
-    unit: str | None = Field(description="The unit of the values.")
-    aggregation: Aggregation = Field(description="How each day's values are aggregated.")
-    source: Source = Field(description="Production or simulation.")
     days: int = Field(description="The length of the window in days (1–365).")
     start_day: date | None = Field(description="The first day of the window; null when nothing is published.")
     end_day: date | None = Field(
