@@ -252,8 +252,11 @@ def latest(
             }
         )
         params |= {"workspace_id": workspace_id, "metric_keys": sorted(metrics), "row_limit": limit + 1}
-        rows = _rows(conn, render_sql("query/latest_entities_newest.sql", filters=filters), params)
-        if len(rows) <= limit:  # the fast path is exact only when it fills the page; rank every pair instead
+        # One entity or session has a few values: ranking them all is cheap. Otherwise first try ranking only the
+        # pairs that reach the newest rows, which is exact only when it fills the page.
+        narrow = entity_id is not None or session_id is not None
+        rows = [] if narrow else _rows(conn, render_sql("query/latest_entities_newest.sql", filters=filters), params)
+        if len(rows) <= limit:
             rows = _rows(conn, render_sql("query/latest_entities.sql", filters=filters), params)
         response.entities_truncated = len(rows) > limit
         response.entities = [_entity(row) for row in rows[:limit]]

@@ -4,15 +4,22 @@ with the same parameters; between two runs the answer cannot change, so it is co
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import duckdb
 from fastapi import Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from metricstore.catalog_loader import MetricCatalog, load_catalog
+
+if TYPE_CHECKING:
+    from metricstore.api.context import PublishedReader
 
 
 class CatalogCache:
@@ -44,29 +51,57 @@ class CatalogCache:
 
 
 class AnswerCache:
-    """JSON answers by route and parameters, valid for one snapshot and one catalog (least recently used out)."""
+    """JSON answers by route and parameters, valid for one published snapshot and one catalog (least recently used
+    out). A hit touches neither DuckDB nor a thread: it is answered on the event loop. Concurrent misses of one
+    answer compute it once (the first computes, the others wait for it). Used from the event loop only."""
 
     def __init__(self, capacity: int = 1024):
         self._capacity = capacity
-        self._lock = threading.Lock()
-        self._answers: OrderedDict[Hashable, tuple[object, Hashable, bytes]] = OrderedDict()
+        self._answers: OrderedDict[Hashable, tuple[MetricCatalog, Hashable, bytes]] = OrderedDict()
+        self._computing: dict[tuple[Hashable, Hashable, int], asyncio.Future[bytes]] = {}
 
-    def answer(
-        self, key: Hashable, *, snapshot: Hashable, catalog: MetricCatalog, compute: Callable[[], BaseModel]
+    async def answer(
+        self,
+        key: Hashable,
+        *,
+        published: PublishedReader,
+        catalog: MetricCatalog,
+        compute: Callable[[duckdb.DuckDBPyConnection], BaseModel],
     ) -> Response:
-        """The cached answer to ``key`` computed on this snapshot with this catalog, or ``compute()``'s."""
-        with self._lock:
-            hit = self._answers.get(key)
-            if hit is not None and hit[0] is catalog and hit[1] == snapshot:
-                self._answers.move_to_end(key)
-                return _json(hit[2])
-        body = compute().model_dump_json(by_alias=True).encode()
-        with self._lock:
-            self._answers[key] = (catalog, snapshot, body)
+        """The answer to ``key`` on the snapshot published now, with this catalog: cached, or ``compute``'s on a
+        connection to that snapshot (in a worker thread). :class:`NotPublishedError` before the first publish."""
+        snapshot = published.on_disk()
+        hit = self._answers.get(key)
+        if hit is not None and hit[0] is catalog and hit[1] == snapshot:
             self._answers.move_to_end(key)
-            while len(self._answers) > self._capacity:
-                self._answers.popitem(last=False)
+            return _json(hit[2])
+        flight = (key, snapshot, id(catalog))
+        if flight in self._computing:
+            return _json(await asyncio.shield(self._computing[flight]))
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._computing[flight] = future
+        try:
+            read_snapshot, body = await run_in_threadpool(_compute, published, compute)
+            future.set_result(body)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the waiters, if any, raise it; none waiting is not an unretrieved error
+            raise
+        finally:
+            del self._computing[flight]
+        self._answers[key] = (catalog, read_snapshot, body)
+        self._answers.move_to_end(key)
+        while len(self._answers) > self._capacity:
+            self._answers.popitem(last=False)
         return _json(body)
+
+
+def _compute(
+    published: PublishedReader, compute: Callable[[duckdb.DuckDBPyConnection], BaseModel]
+) -> tuple[Hashable, bytes]:
+    with published.connect() as conn:
+        # the snapshot this connection reads (it does not change while the connection is open)
+        return published.snapshot, compute(conn).model_dump_json(by_alias=True).encode()
 
 
 def _json(body: bytes) -> Response:

@@ -34,7 +34,9 @@ class PublishedReader:
         self._anchor: duckdb.DuckDBPyConnection | None = None
         self._in_flight = 0
 
-    def _published_identity(self) -> tuple[int, int]:
+    def on_disk(self) -> tuple[int, int]:
+        """The snapshot the published path names now (file device and inode); :class:`NotPublishedError` before
+        the first publish."""
         try:
             stat = self._settings.published.stat()
         except FileNotFoundError:
@@ -47,10 +49,10 @@ class PublishedReader:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection to the snapshot published now; :class:`NotPublishedError` before the first."""
         with self._turn:
-            identity = self._published_identity()
+            identity = self.on_disk()
             while identity != self._identity and self._in_flight:
                 self._turn.wait()
-                identity = self._published_identity()
+                identity = self.on_disk()
             if identity != self._identity:
                 if self._anchor is not None:
                     self._anchor.close()
@@ -91,7 +93,7 @@ class ApiContext:
     answers: AnswerCache
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:  # async: cheap dependencies stay on the event loop
     context: ApiContext = request.app.state.context
     return context
 
@@ -102,7 +104,7 @@ def published_connection(context: Annotated[ApiContext, Depends(get_context)]) -
         yield conn
 
 
-def metric_catalog(context: Annotated[ApiContext, Depends(get_context)]) -> MetricCatalog:
+async def metric_catalog(context: Annotated[ApiContext, Depends(get_context)]) -> MetricCatalog:
     """The definitions as the next run will read them (a settings change shows at the next request)."""
     return context.catalogs.current()
 

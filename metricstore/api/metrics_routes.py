@@ -27,12 +27,11 @@ READ_ERRORS = error_responses(401, 403, 422, 503)
 
 
 @router.get("/latest", response_model=LatestResponse, responses=READ_ERRORS)
-def latest(
+async def latest(
     ws: WorkspaceId,
     _: Reader,
     context: Context,
     catalog: Catalog,
-    conn: PublishedConnection,
     source: Annotated[Source | None, Query(description="Production or simulation; both when absent.")] = None,
     scope: Annotated[Scope, Query(description="Latest aggregates, latest values per entity, or both.")] = "aggregate",
     entity_type: Annotated[EntityType | None, Query(description="Only entities of this type.")] = None,
@@ -41,11 +40,11 @@ def latest(
     session_id: Annotated[str | None, Query(max_length=256)] = None,
 ) -> Response:
     """The latest value of every metric of the workspace."""
-    return context.answers.answer(
+    return await context.answers.answer(
         ("latest", ws, source, scope, entity_type, entity_id, service_id, session_id),
-        snapshot=context.published.snapshot,
+        published=context.published,
         catalog=catalog,
-        compute=lambda: query.latest(
+        compute=lambda conn: query.latest(
             conn,
             catalog,
             ws,
@@ -61,59 +60,55 @@ def latest(
 
 # Declared before /{key}: "catalog" is not a metric key.
 @router.get("/catalog", response_model=CatalogResponse, responses=READ_ERRORS)
-def catalog_entries(
-    ws: WorkspaceId, _: Reader, context: Context, catalog: Catalog, conn: PublishedConnection
-) -> Response:
+async def catalog_entries(ws: WorkspaceId, _: Reader, context: Context, catalog: Catalog) -> Response:
     """Every metric of the workspace with its configuration."""
-    return context.answers.answer(
+    return await context.answers.answer(
         ("catalog", ws),
-        snapshot=context.published.snapshot,
+        published=context.published,
         catalog=catalog,
-        compute=lambda: query.catalog_entries(conn, catalog, ws),
+        compute=lambda conn: query.catalog_entries(conn, catalog, ws),
     )
 
 
 @router.get("/{key}", response_model=ValuesResponse, responses=error_responses(401, 403, 404, 422, 503))
-def metric_values(
+async def metric_values(
     ws: WorkspaceId,
     key: MetricKey,
     _: Reader,
     context: Context,
     catalog: Catalog,
-    conn: PublishedConnection,
     date_from: Annotated[date | None, Query(description="First day (UTC), inclusive.")] = None,
     date_to: Annotated[date | None, Query(description="Last day (UTC), inclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=365, description="At most this many periods, newest first.")] = 90,
     source: SourceFilter = "production",
 ) -> Response:
     """The aggregate series of one metric."""
-    return context.answers.answer(
+    return await context.answers.answer(
         ("values", ws, key, date_from, date_to, limit, source),
-        snapshot=context.published.snapshot,
+        published=context.published,
         catalog=catalog,
-        compute=lambda: query.values(
+        compute=lambda conn: query.values(
             conn, catalog, ws, key, date_from=date_from, date_to=date_to, limit=limit, source=source
         ),
     )
 
 
 @router.get("/{key}/trend", response_model=TrendResponse, responses=error_responses(401, 403, 404, 422, 503))
-def metric_trend(
+async def metric_trend(
     ws: WorkspaceId,
     key: MetricKey,
     _: Reader,
     context: Context,
     catalog: Catalog,
-    conn: PublishedConnection,
     days: Annotated[int, Query(ge=1, le=365, description="The last this many days.")] = 30,
     source: SourceFilter = "production",
 ) -> Response:
     """The daily trend of one metric."""
-    return context.answers.answer(
+    return await context.answers.answer(
         ("trend", ws, key, days, source),
-        snapshot=context.published.snapshot,
+        published=context.published,
         catalog=catalog,
-        compute=lambda: query.trend(conn, catalog, ws, key, days=days, source=source),
+        compute=lambda conn: query.trend(conn, catalog, ws, key, days=days, source=source),
     )
 
 
