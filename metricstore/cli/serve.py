@@ -14,13 +14,19 @@ from metricstore.config import Settings
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (each with its own answer cache); about one per core for heavy read traffic.",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs)."""
     import uvicorn
 
-    from metricstore.api.app import create_app
-
-    uvicorn.run(create_app(Settings.from_env()), host=host, port=port)
+    # The factory builds the app from the environment in each worker process (Settings.from_env()).
+    uvicorn.run("metricstore.api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 @click.group()
