@@ -425,7 +425,8 @@ def test_a_unit_that_fails_stops_the_others_and_what_was_answered_is_kept(
     conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unexpected error in one unit cancels the calls still running (recorded as interrupted, never as
-    answers) and every answer that came back before is stored."""
+    answers; a call stopped before its request left is no call) and every answer that came back before is
+    stored."""
     catalog = catalog_with(tmp_path, SATISFACTION)
     conversations(landing, 12)
     prepare(conn, landing, catalog, H12)
@@ -446,6 +447,7 @@ def test_a_unit_that_fails_stops_the_others_and_what_was_answered_is_kept(
     stored = sorted(r[0] for r in values(conn, "satisfaction"))
     assert stored == sorted(answered) and 0 < len(answered) < 11
     calls = conn.execute("SELECT conversation_id, outcome, error FROM ops.llm_calls").fetchall()
-    interrupted = [c for c, outcome, error in calls if outcome == "error" and error.startswith("interrupted")]
+    interrupted = [c for c, outcome, error in calls if outcome == "interrupted" and error.startswith("interrupted")]
     assert interrupted and not set(interrupted) & set(answered)
     assert sorted(c for c, outcome, _ in calls if outcome == "ok") == sorted(answered)
+    assert list(tmp_path.glob("warehouse.duckdb.llm-journal-*")) == []  # all of it stored: the journal is gone

@@ -3,6 +3,8 @@
 Retries live here and only here (the SDK's own are turned off): 429, 529, 5xx, timeouts and connection
 errors are retried with the server's ``retry-after`` when it gives one, else exponential backoff. An answer
 that is malformed, refused or truncated is asked again once; then its metrics are recorded as errors.
+With a journal, every request is journalled before it leaves and every answer as soon as it arrives
+(metricstore.evaluation.journal), so a killed process loses neither.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 
@@ -22,6 +25,9 @@ from metricstore.evaluation.base import Conversation, Evaluation, Status
 from metricstore.evaluation.models import ModelPrice
 from metricstore.evaluation.prompts import build_request
 from metricstore.evaluation.redact import redact
+
+if TYPE_CHECKING:
+    from metricstore.evaluation.journal import CallJournal
 
 RETRYABLE = (
     anthropic.RateLimitError,
@@ -58,9 +64,10 @@ class CallRecord:
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     attempts: int = 0
-    outcome: str = "ok"  # ok | retried_answer | error | budget_exhausted
+    outcome: str = "ok"  # ok | retried_answer | error | budget_exhausted | interrupted
     error: str | None = None
     batch_id: str | None = None
+    call_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass
@@ -90,7 +97,8 @@ class Pacer:
 
 @dataclass
 class ClaudeEvaluator:
-    """Answers a conversation's pending metrics of one tier in one structured-output call."""
+    """Answers a conversation's pending metrics of one tier in one structured-output call. With a ``journal``
+    (and the ``tier`` its lines name), requests and answers are made durable as they happen."""
 
     client: anthropic.AsyncAnthropic
     price: ModelPrice
@@ -99,6 +107,8 @@ class ClaudeEvaluator:
     settings: ClaudeSettings = field(default_factory=ClaudeSettings)
     pacer: Pacer = field(default_factory=Pacer)
     calls: list[CallRecord] = field(default_factory=list)
+    journal: CallJournal | None = None
+    tier: str = ""
 
     async def evaluate(self, conversation: Conversation, metrics: list[MetricDefinition]) -> list[Evaluation]:
         results: dict[str, Evaluation] = {}
@@ -107,7 +117,10 @@ class ClaudeEvaluator:
             if not pending:
                 break
             answers, record = await self._call(conversation, pending, retry_of_answer=round_number == 2)
-            for evaluation in evaluations_from_answers(conversation, pending, answers, record, self.settings.redact):
+            evaluations = evaluations_from_answers(conversation, pending, answers, record, self.settings.redact)
+            if self.journal is not None:  # no await since the answer arrived: nothing can be lost in between
+                self.journal.done(record, self.tier, conversation, pending, evaluations)
+            for evaluation in evaluations:
                 results[evaluation.metric_key] = evaluation
             if record.outcome in ("error", "budget_exhausted"):
                 break
@@ -137,11 +150,16 @@ class ClaudeEvaluator:
                     break
                 record.outcome, record.error = "error", problem
                 params = {**params, "max_tokens": params["max_tokens"] * 2}
+                if attempt == 1 and self.journal is not None:
+                    self.journal.billed(record, self.tier)
         except BaseException as exc:  # cancelled or failed mid-call: recorded as such, never as an answer
-            record.outcome, record.error = "error", f"interrupted: {type(exc).__name__}: {exc}"
+            record.outcome, record.error = "interrupted", f"interrupted: {type(exc).__name__}: {exc}"
             raise
         finally:
-            self.calls.append(record)  # once it is final: the fan-out stores calls while others are running
+            # once it is final (the fan-out stores calls while others are running); a call stopped before any
+            # request left was never made
+            if record.attempts or record.outcome != "interrupted":
+                self.calls.append(record)
         return answer, record
 
     async def _send(self, params: dict[str, Any], record: CallRecord) -> Any:
@@ -160,6 +178,8 @@ class ClaudeEvaluator:
                         record.outcome, record.error = "budget_exhausted", "the run's budget is spent"
                         return None
                     record.attempts += 1
+                    if self.journal is not None:
+                        self.journal.sent(record, self.tier)
                     sent = time.perf_counter()
                     try:
                         return await self.client.messages.create(**params)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import statistics
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,14 +36,23 @@ from metricstore.evaluation.claude import (
     evaluations_from_answers,
     read_answer,
 )
+from metricstore.evaluation.journal import CallJournal, replay_journals, warehouse_path
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import CLAUDE_TIERS, ModelPrice, model_tiers
 from metricstore.evaluation.prompts import build_request
+from metricstore.evaluation.store import (
+    LOCAL_MODEL,
+    PolarsType,
+    cache_key,
+    cache_row,
+    call_row,
+    content_hash,
+    value_row,
+    write_evaluations,
+)
 from metricstore.warehouse import prepare, register_frame, run_script
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
-PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local"
 STORE_EVERY_SECONDS = 1.0  # how often the fan-out writes what has been answered so far
 
 
@@ -119,15 +127,6 @@ def default_client() -> anthropic.AsyncAnthropic | None:
     if not os.environ.get("ANTHROPIC_API_KEY"):
         return None
     return anthropic.AsyncAnthropic(max_retries=0, timeout=120.0)
-
-
-def content_hash(data: Any) -> str:
-    """A digest of a snapshot's content: the cache key's conversation part."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def cache_key(content: str, metric: MetricDefinition, model: str) -> str:
-    return hashlib.sha256(f"{content}|{metric.key}|{metric.definition_version}|{model}".encode()).hexdigest()
 
 
 def ai_specs(catalog: MetricCatalog, workspaces: Iterable[str]) -> pl.DataFrame:
@@ -225,8 +224,10 @@ def evaluate_window(
     client_factory: ClientFactory = default_client,
     run_id: str | None = None,
 ) -> AiRunResult:
-    """Evaluate the AI metrics of every hour of ``window`` (each hour: its own 24-hour lookback and cap)."""
+    """Evaluate the AI metrics of every hour of ``window`` (each hour: its own 24-hour lookback and cap). What a
+    process that ended mid fan-out journalled is stored first (metricstore.evaluation.journal)."""
     prepare(conn)
+    replay_journals(conn)
     return asyncio.run(_evaluate_window(conn, catalog, window, settings or AiSettings(), client_factory, run_id))
 
 
@@ -377,15 +378,19 @@ async def _fan_out(
     """Answer and store every unit of work: cache first, then the free tier or Claude (or, in batch mode, a
     batch). What is answered is stored while the rest is being answered (a worker thread writes to the warehouse
     every STORE_EVERY_SECONDS; the event loop itself never touches the connection during the calls), so the
-    run does not end with one long write, and a run cut short keeps what it was answered."""
+    run does not end with one long write, and a run cut short keeps what it was answered. In between, every
+    request and answer is in a journal beside the warehouse, which the next run replays if this process dies."""
     semaphore = asyncio.Semaphore(settings.concurrency)  # one bound on model calls across the whole fan-out
     # Units of work are started only a little ahead of free call slots, so requests are built as they are sent
     # rather than all at once before the first call.
     gate = asyncio.Semaphore(2 * settings.concurrency)
     pacer = Pacer()
     local = LocalEvaluator()
+    journal = CallJournal(warehouse_path(conn), run_id, uuid.uuid4().hex)
     claude = {
-        tier: ClaudeEvaluator(client, tiers[tier], semaphore, budget, settings.claude, pacer)
+        tier: ClaudeEvaluator(
+            client, tiers[tier], semaphore, budget, settings.claude, pacer, journal=journal, tier=tier
+        )
         for tier in CLAUDE_TIERS
         if client is not None
     }
@@ -458,7 +463,8 @@ async def _fan_out(
         raise
     finally:
         all_answered.set()
-        await storing  # the last answers and calls; a failed write surfaces here
+        await storing  # the last answers and calls; a failed write surfaces here (and the journal stays)
+        journal.discard()
 
 
 def _model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
@@ -521,19 +527,9 @@ def _store(
             result.not_applicable += evaluation.status == "not_applicable"
             result.out_of_range += evaluation.status == "out_of_range"
             result.cost_by_metric[metric.key] = result.cost_by_metric.get(metric.key, 0.0) + evaluation.cost_usd
-            value_rows.append(_value_row(item, metric, evaluation, now))
+            value_rows.append(value_row(conversation, metric, evaluation, now))
             if not evaluation.cached:
-                model = evaluation.model or LOCAL_MODEL
-                cache_rows.append(
-                    {
-                        "cache_key": keys[metric.key],
-                        "metric_key": metric.key,
-                        "definition_version": metric.definition_version,
-                        "model": model,
-                        "evaluation": json.dumps(asdict(evaluation)),
-                        "created_at": now,
-                    }
-                )
+                cache_rows.append(cache_row(keys[metric.key], metric, evaluation, now))
     call_rows = []
     for tier, record in calls:
         result.calls += 1
@@ -544,143 +540,8 @@ def _store(
         result.cost_usd += record.cost_usd
         if record.outcome != "budget_exhausted":
             result.latencies_ms.append(record.latency_ms)
-        call_rows.append(
-            {
-                "call_id": str(uuid.uuid4()),
-                "run_id": run_id,
-                "workspace_id": record.workspace_id,
-                "conversation_id": record.conversation_id,
-                "metric_keys": record.metric_keys,
-                "model": record.model,
-                "model_tier": tier,
-                "mode": "batch" if record.batch_id else "realtime",
-                "batch_id": record.batch_id,
-                "input_tokens": record.input_tokens,
-                "cache_creation_input_tokens": record.cache_creation_input_tokens,
-                "cache_read_input_tokens": record.cache_read_input_tokens,
-                "output_tokens": record.output_tokens,
-                "cost_usd": record.cost_usd,
-                "latency_ms": record.latency_ms,
-                "attempts": record.attempts,
-                "outcome": record.outcome,
-                "error": record.error,
-                "called_at": now,
-            }
-        )
+        call_rows.append(call_row(record, tier, run_id, now))
     write_evaluations(conn, value_rows, cache_rows, call_rows)
-
-
-def _value_row(item: _Work, metric: MetricDefinition, evaluation: Evaluation, now: datetime) -> dict[str, Any]:
-    c = item.conversation
-    return {
-        "workspace_id": c.workspace_id,
-        "metric_key": metric.key,
-        "metric_type": metric.metric_type,
-        "entity_type": "conversation",
-        "entity_id": c.conversation_id,
-        "session_id": c.session_id,
-        "service_id": c.service_id,
-        "channel": c.channel,
-        "direction": c.direction,
-        "source": "simulation" if c.is_simulation else "production",
-        "occurred_at": c.occurred_at,
-        "value_num": evaluation.value_num,
-        "value_text": evaluation.value_text,
-        "value_bool": evaluation.value_bool,
-        "value_list": evaluation.value_list,
-        "status": evaluation.status,
-        "rationale": evaluation.rationale,
-        "model": evaluation.model,
-        "input_tokens": evaluation.input_tokens,
-        "output_tokens": evaluation.output_tokens,
-        "cost_usd": evaluation.cost_usd,
-        "definition_version": metric.definition_version,
-        "evaluated_at": now,
-        "evidence": evaluation.evidence,
-        "ungrounded_evidence": evaluation.ungrounded_evidence,
-        "cache_creation_input_tokens": evaluation.cache_creation_input_tokens,
-        "cache_read_input_tokens": evaluation.cache_read_input_tokens,
-    }
-
-
-_VALUE_SCHEMA: dict[str, PolarsType] = {
-    "workspace_id": pl.String,
-    "metric_key": pl.String,
-    "metric_type": pl.String,
-    "entity_type": pl.String,
-    "entity_id": pl.String,
-    "session_id": pl.String,
-    "service_id": pl.String,
-    "channel": pl.String,
-    "direction": pl.String,
-    "source": pl.String,
-    "occurred_at": pl.Datetime("us"),
-    "value_num": pl.Float64,
-    "value_text": pl.String,
-    "value_bool": pl.Boolean,
-    "value_list": pl.List(pl.String),
-    "status": pl.String,
-    "rationale": pl.String,
-    "model": pl.String,
-    "input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "cost_usd": pl.Float64,
-    "definition_version": pl.String,
-    "evaluated_at": pl.Datetime("us"),
-    "evidence": pl.List(pl.String),
-    "ungrounded_evidence": pl.List(pl.String),
-    "cache_creation_input_tokens": pl.Int64,
-    "cache_read_input_tokens": pl.Int64,
-}
-_CALL_SCHEMA: dict[str, PolarsType] = {
-    "call_id": pl.String,
-    "run_id": pl.String,
-    "workspace_id": pl.String,
-    "conversation_id": pl.String,
-    "metric_keys": pl.List(pl.String),
-    "model": pl.String,
-    "model_tier": pl.String,
-    "mode": pl.String,
-    "batch_id": pl.String,
-    "input_tokens": pl.Int64,
-    "cache_creation_input_tokens": pl.Int64,
-    "cache_read_input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "cost_usd": pl.Float64,
-    "latency_ms": pl.Float64,
-    "attempts": pl.Int32,
-    "outcome": pl.String,
-    "error": pl.String,
-    "called_at": pl.Datetime("us"),
-}
-_CACHE_SCHEMA: dict[str, PolarsType] = {
-    "cache_key": pl.String,
-    "metric_key": pl.String,
-    "definition_version": pl.String,
-    "model": pl.String,
-    "evaluation": pl.String,
-    "created_at": pl.Datetime("us"),
-}
-
-
-def write_evaluations(
-    conn: duckdb.DuckDBPyConnection,
-    value_rows: list[dict[str, Any]],
-    cache_rows: list[dict[str, Any]],
-    call_rows: list[dict[str, Any]],
-) -> None:
-    """Store values (replacing the same metric, entity and version), cache entries and calls; mark the hours
-    whose aggregates the new values change as stale (one transaction)."""
-    register_frame(conn, "ai_values", pl.DataFrame(value_rows, schema=_VALUE_SCHEMA))
-    register_frame(conn, "ai_cache", pl.DataFrame(cache_rows, schema=_CACHE_SCHEMA))
-    register_frame(conn, "ai_calls", pl.DataFrame(call_rows, schema=_CALL_SCHEMA))
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        run_script(conn, "ai/store_evaluations.sql")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 async def _submit_batches(
@@ -786,6 +647,7 @@ async def _collect_batches(
                 tiers[tier].model,
                 batch_id=batch_id,
                 attempts=1,
+                call_id=f"{batch_id}/{entry.custom_id}",  # collected again after a crash, it is stored once
             )
             answers = None
             if entry.result.type == "succeeded":

@@ -1,5 +1,6 @@
 -- Store an AI run's results (temp tables ai_values, ai_cache, ai_calls). A value replaces the row of the same
--- metric, entity and definition version; the hours it lands in are marked stale for the aggregates.
+-- metric, entity and definition version; the hours it lands in are marked stale for the aggregates. A call is
+-- stored once: a journal replay (metricstore.evaluation.journal) may bring a call the fan-out already stored.
 DELETE FROM metrics.metric_values v
 USING ai_values n
 WHERE v.workspace_id = n.workspace_id AND v.metric_key = n.metric_key AND v.entity_type = n.entity_type
@@ -12,4 +13,6 @@ SELECT DISTINCT workspace_id, date_trunc('hour', occurred_at) FROM ai_values;
 
 INSERT OR REPLACE INTO ops.llm_cache BY NAME SELECT * FROM ai_cache;
 
-INSERT INTO ops.llm_calls BY NAME SELECT * FROM ai_calls;
+INSERT INTO ops.llm_calls BY NAME
+SELECT * FROM ai_calls n
+WHERE NOT EXISTS (SELECT 1 FROM ops.llm_calls c WHERE c.call_id = n.call_id);

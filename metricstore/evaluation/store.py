@@ -1,0 +1,182 @@
+"""Storing what an AI run answered: typed values, content-addressed cache entries and model calls, in one
+transaction per write. The cache key and the row shapes live here so the fan-out and a journal replay
+(metricstore.evaluation.journal) write the same rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from metricstore.definitions import MetricDefinition
+from metricstore.evaluation.base import Conversation, Evaluation
+from metricstore.evaluation.claude import CallRecord
+from metricstore.warehouse import register_frame, run_script
+
+PolarsType = pl.DataType | type[pl.DataType]
+LOCAL_MODEL = "local"
+
+
+def content_hash(data: Any) -> str:
+    """A digest of a snapshot's content: the cache key's conversation part."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_key(content: str, metric: MetricDefinition, model: str) -> str:
+    """The ops.llm_cache key of a metric's answer for a conversation content (``content_hash``) and model."""
+    return hashlib.sha256(f"{content}|{metric.key}|{metric.definition_version}|{model}".encode()).hexdigest()
+
+
+def cache_row(key: str, metric: MetricDefinition, evaluation: Evaluation, now: datetime) -> dict[str, Any]:
+    """The ops.llm_cache row of a fresh answer."""
+    return {
+        "cache_key": key,
+        "metric_key": metric.key,
+        "definition_version": metric.definition_version,
+        "model": evaluation.model or LOCAL_MODEL,
+        "evaluation": json.dumps(asdict(evaluation)),
+        "created_at": now,
+    }
+
+
+def call_row(record: CallRecord, tier: str, run_id: str | None, now: datetime) -> dict[str, Any]:
+    """The ops.llm_calls row of one model call (its ``call_id`` makes storing it twice a no-op)."""
+    return {
+        "call_id": record.call_id,
+        "run_id": run_id,
+        "workspace_id": record.workspace_id,
+        "conversation_id": record.conversation_id,
+        "metric_keys": record.metric_keys,
+        "model": record.model,
+        "model_tier": tier,
+        "mode": "batch" if record.batch_id else "realtime",
+        "batch_id": record.batch_id,
+        "input_tokens": record.input_tokens,
+        "cache_creation_input_tokens": record.cache_creation_input_tokens,
+        "cache_read_input_tokens": record.cache_read_input_tokens,
+        "output_tokens": record.output_tokens,
+        "cost_usd": record.cost_usd,
+        "latency_ms": record.latency_ms,
+        "attempts": record.attempts,
+        "outcome": record.outcome,
+        "error": record.error,
+        "called_at": now,
+    }
+
+
+def value_row(c: Conversation, metric: MetricDefinition, evaluation: Evaluation, now: datetime) -> dict[str, Any]:
+    """The metrics.metric_values row of one evaluation of a conversation."""
+    return {
+        "workspace_id": c.workspace_id,
+        "metric_key": metric.key,
+        "metric_type": metric.metric_type,
+        "entity_type": "conversation",
+        "entity_id": c.conversation_id,
+        "session_id": c.session_id,
+        "service_id": c.service_id,
+        "channel": c.channel,
+        "direction": c.direction,
+        "source": "simulation" if c.is_simulation else "production",
+        "occurred_at": c.occurred_at,
+        "value_num": evaluation.value_num,
+        "value_text": evaluation.value_text,
+        "value_bool": evaluation.value_bool,
+        "value_list": evaluation.value_list,
+        "status": evaluation.status,
+        "rationale": evaluation.rationale,
+        "model": evaluation.model,
+        "input_tokens": evaluation.input_tokens,
+        "output_tokens": evaluation.output_tokens,
+        "cost_usd": evaluation.cost_usd,
+        "definition_version": metric.definition_version,
+        "evaluated_at": now,
+        "evidence": evaluation.evidence,
+        "ungrounded_evidence": evaluation.ungrounded_evidence,
+        "cache_creation_input_tokens": evaluation.cache_creation_input_tokens,
+        "cache_read_input_tokens": evaluation.cache_read_input_tokens,
+    }
+
+
+VALUE_SCHEMA: dict[str, PolarsType] = {
+    "workspace_id": pl.String,
+    "metric_key": pl.String,
+    "metric_type": pl.String,
+    "entity_type": pl.String,
+    "entity_id": pl.String,
+    "session_id": pl.String,
+    "service_id": pl.String,
+    "channel": pl.String,
+    "direction": pl.String,
+    "source": pl.String,
+    "occurred_at": pl.Datetime("us"),
+    "value_num": pl.Float64,
+    "value_text": pl.String,
+    "value_bool": pl.Boolean,
+    "value_list": pl.List(pl.String),
+    "status": pl.String,
+    "rationale": pl.String,
+    "model": pl.String,
+    "input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cost_usd": pl.Float64,
+    "definition_version": pl.String,
+    "evaluated_at": pl.Datetime("us"),
+    "evidence": pl.List(pl.String),
+    "ungrounded_evidence": pl.List(pl.String),
+    "cache_creation_input_tokens": pl.Int64,
+    "cache_read_input_tokens": pl.Int64,
+}
+CALL_SCHEMA: dict[str, PolarsType] = {
+    "call_id": pl.String,
+    "run_id": pl.String,
+    "workspace_id": pl.String,
+    "conversation_id": pl.String,
+    "metric_keys": pl.List(pl.String),
+    "model": pl.String,
+    "model_tier": pl.String,
+    "mode": pl.String,
+    "batch_id": pl.String,
+    "input_tokens": pl.Int64,
+    "cache_creation_input_tokens": pl.Int64,
+    "cache_read_input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cost_usd": pl.Float64,
+    "latency_ms": pl.Float64,
+    "attempts": pl.Int32,
+    "outcome": pl.String,
+    "error": pl.String,
+    "called_at": pl.Datetime("us"),
+}
+CACHE_SCHEMA: dict[str, PolarsType] = {
+    "cache_key": pl.String,
+    "metric_key": pl.String,
+    "definition_version": pl.String,
+    "model": pl.String,
+    "evaluation": pl.String,
+    "created_at": pl.Datetime("us"),
+}
+
+
+def write_evaluations(
+    conn: duckdb.DuckDBPyConnection,
+    value_rows: list[dict[str, Any]],
+    cache_rows: list[dict[str, Any]],
+    call_rows: list[dict[str, Any]],
+) -> None:
+    """Store values (replacing the same metric, entity and version), cache entries and calls (a call already
+    stored is left as it is); mark the hours whose aggregates the new values change as stale (one transaction)."""
+    register_frame(conn, "ai_values", pl.DataFrame(value_rows, schema=VALUE_SCHEMA))
+    register_frame(conn, "ai_cache", pl.DataFrame(cache_rows, schema=CACHE_SCHEMA))
+    register_frame(conn, "ai_calls", pl.DataFrame(call_rows, schema=CALL_SCHEMA))
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        run_script(conn, "ai/store_evaluations.sql")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
