@@ -25,7 +25,10 @@ from metricstore.ingest import ingest_window
     partitions_def=hourly_partitions,
     backfill_policy=range_backfill,
     kinds={"duckdb"},
-    description="Every valid landing event of the hour (one row per event_id); bad lines go to ops.quarantine.",
+    description=(
+        "Every valid landing event of the hour (one row per event_id across all hours); bad lines and unreadable "
+        "or unsupported files go to ops.quarantine."
+    ),
     check_specs=[AssetCheckSpec("event_ids_unique", asset=["raw", "events"], blocking=True)],
 )
 def landed_events(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:
@@ -37,7 +40,14 @@ def landed_events(context: AssetExecutionContext, metricstore: MetricStoreResour
         duplicates = quality.duplicate_event_ids(conn, window)
     seconds = time.perf_counter() - started
     if result.quarantined:
-        context.log.warning(f"{result.quarantined} malformed landing lines quarantined (see ops.quarantine)")
+        context.log.warning(
+            f"{result.quarantined} malformed landing lines or unreadable files quarantined (see ops.quarantine)"
+        )
+    if result.files_removed:
+        context.log.warning(
+            f"{result.files_removed} landing files removed since they were read: "
+            f"{result.events_removed} events left the warehouse with their metric values"
+        )
     return MaterializeResult(
         metadata={
             "window": str(window),
@@ -46,6 +56,9 @@ def landed_events(context: AssetExecutionContext, metricstore: MetricStoreResour
             "duplicates_dropped": result.duplicates_dropped,
             "files_read": result.files_read,
             "files_seen": result.files_seen,
+            "files_unreadable": result.files_unreadable,
+            "files_removed": result.files_removed,
+            "events_removed": result.events_removed,
             "lines_read": result.lines_read,
             "lines_per_second": round(result.lines_read / seconds, 1) if seconds > 0 else 0.0,
             "by_source": MetadataValue.md(

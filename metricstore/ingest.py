@@ -2,43 +2,41 @@
 
 A run owns the events whose ``occurred_at`` falls in its window. It reads only the landing files that are
 new, changed, or known (from ``ops.landing_files``) to hold events in the window; malformed lines go to
-``ops.quarantine`` with file, line and reason while the rest of their file lands.
+``ops.quarantine`` with file, line and reason while the rest of their file lands, and a file that cannot be
+read, or is of a type that is not read, is recorded there at line 0 (metricstore/landing.py).
+
+Exactly once: ``ops.event_deliveries`` indexes every valid line of every file read, whatever its hour. Of the
+deliveries of one ``event_id`` the first by (occurred_at, file, line) is the event, in every run order; a later
+delivery is a duplicate (recorded in ``ops.quarantine`` when its content differs). When the event a run stores
+replaces a copy stored by another hour, or a landing file is removed, the events that leave ``raw.events`` take
+their metric values (static and AI) with them and their hours are marked stale for the aggregates.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from metricstore.definitions import SOURCES
-from metricstore.warehouse import prepare, register_frame, render_sql, run_script, scalar, split_statements
-from metricstore.windows import TimeWindow, utc_now
+from metricstore.landing import (
+    LandingFile,
+    UnreadableFile,
+    drop_parsed,
+    files_to_read,
+    find_landing_files,
+    parse_landing_files,
+    removed_files,
+)
+from metricstore.warehouse import prepare, register_frame, run_script, scalar
+from metricstore.windows import DAY, PARTITIONS_START, TimeWindow, utc_now
 
-LANDING_SUFFIXES = {".jsonl": "none", ".jsonl.gz": "gzip", ".parquet": "parquet"}
-
-
-@dataclass(frozen=True)
-class LandingFile:
-    path: Path
-    source: str
-    size_bytes: int
-    modified_at: float
-
-    @property
-    def format(self) -> str:
-        return "parquet" if self.path.name.endswith(".parquet") else "jsonl"
-
-    @property
-    def compression(self) -> str:
-        return "gzip" if self.path.name.endswith(".gz") else "none"
+# An event may arrive early (clock skew, scheduled events): up to a day after the later of the run's window end
+# and the time of ingestion is accepted; later than that cannot be a real occurrence and is quarantined.
+EARLY_ARRIVAL = DAY
 
 
 @dataclass(frozen=True)
@@ -47,59 +45,19 @@ class IngestResult:
 
     files_seen: int
     files_read: int
+    files_unreadable: int
+    files_removed: int
     lines_read: int
     events_ingested: int
     duplicates_dropped: int
     quarantined: int
+    events_removed: int
     events_by_source: dict[str, int]
 
 
-def find_landing_files(landing: Path) -> list[LandingFile]:
-    """Every ``<landing>/<source>/**`` file with a supported suffix, in path order."""
-    found = []
-    root = landing.resolve()  # once: a file below it needs resolving only when it is a symlink
-    suffixes = tuple(LANDING_SUFFIXES)
-    for source in SOURCES:
-        folder = root / source
-        if not folder.is_dir():
-            continue
-        batch = []
-        for directory, _subfolders, names in os.walk(folder):  # like rglob: symlinked folders are not entered
-            for name in names:
-                if not name.endswith(suffixes):
-                    continue
-                path = Path(directory, name)
-                info = os.lstat(path)  # one system call per file, where is_file() + stat() + resolve() made several
-                if stat.S_ISLNK(info.st_mode):
-                    path = path.resolve()
-                    try:
-                        info = path.stat()
-                    except OSError:  # a dangling link
-                        continue
-                if stat.S_ISREG(info.st_mode):
-                    batch.append(LandingFile(path, source, info.st_size, info.st_mtime))
-        found += sorted(batch, key=lambda f: f.path.parts)
-    return found
-
-
-def files_to_read(conn: duckdb.DuckDBPyConnection, files: list[LandingFile], window: TimeWindow) -> list[LandingFile]:
-    """New or changed files, and indexed files whose events overlap the window."""
-    known = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            "SELECT file, size_bytes, modified_at, min_occurred_at, max_occurred_at FROM ops.landing_files"
-        ).fetchall()
-    }
-    chosen = []
-    for f in files:
-        seen = known.get(str(f.path))
-        if seen is None or seen[0] != f.size_bytes or seen[1] != f.modified_at:
-            chosen.append(f)
-            continue
-        low, high = seen[2], seen[3]
-        if low is not None and low < window.end and high >= window.start:
-            chosen.append(f)
-    return chosen
+def accepted_occurrences(window: TimeWindow, now: datetime) -> TimeWindow:
+    """The ``occurred_at`` a run accepts: from the first partition to a day after the window end or now."""
+    return TimeWindow(PARTITIONS_START, max(window.end, now) + EARLY_ARRIVAL)
 
 
 def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWindow) -> IngestResult:
@@ -107,85 +65,47 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
     prepare(conn)
     files = find_landing_files(landing)
     chosen = files_to_read(conn, files, window)
+    removed = removed_files(conn, files)
     now = utc_now()
-    parsed = _parse_files(conn, chosen)  # before the transaction, whose snapshot must see what the parse wrote
+    # before the transaction, whose snapshot must see what the parse wrote
+    parsed = parse_landing_files(conn, chosen, accepted_occurrences(window, now))
     try:
         conn.execute("BEGIN TRANSACTION")
         try:
             lines = int(scalar(conn, "SELECT count(*) FROM parsed_lines"))
             register_frame(conn, "read_files", _files_frame(chosen))
-            run_script(conn, "ingest/record_files.sql", {"now": now})
-            params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "ingested_at": now}
-            run_script(conn, "ingest/upsert_events.sql", params)
+            register_frame(conn, "unreadable_files", _unreadable_frame(parsed.unreadable))
+            register_frame(conn, "removed_files", pl.DataFrame({"file": removed}, schema={"file": pl.String}))
+            params: dict[str, Any] = {"window_start": window.start, "window_end": window.end, "now": now}
+            run_script(conn, "ingest/record_files.sql", params)
+            run_script(conn, "ingest/duplicates.sql", params)
+            run_script(conn, "ingest/replace_events.sql", params)
             stats = _window_stats(conn, window)
+            for table in (
+                "read_files",
+                "unreadable_files",
+                "removed_files",
+                "touched_ids",
+                "event_winners",
+                "window_events",
+                "leaving_events",
+                "gone_events",
+            ):
+                conn.execute(f"DROP TABLE {table}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
-        _drop_parsed(conn, parsed)  # the parsed copy of every line read: free it now
-    return IngestResult(files_seen=len(files), files_read=len(chosen), lines_read=lines, **stats)
-
-
-def _parse_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> str:
-    """Parse ``files`` into the temp view ``parsed_lines``; returns the database that holds what it shows.
-
-    A file's line numbers come from a row_number() over its read, which keeps the parse of that file on one
-    thread, so the files are split into as many groups of about equal size as DuckDB has threads, and each group
-    is parsed by its own statement, on its own cursor, at the same time. The groups' tables live in an in-memory
-    database attached for this ingestion alone (its own name: another ingestion in the process has its own),
-    which every cursor of the connection sees."""
-    database = f"ingest_parse_{uuid.uuid4().hex[:12]}"
-    conn.execute(f"ATTACH ':memory:' AS {database}")
-    threads = int(scalar(conn, "SELECT current_setting('threads')"))
-    groups = _balanced_groups(files, max(1, min(threads, len(files))))
-    tables = [f"{database}.parsed_{i}" for i in range(len(groups))]
-    sources = ", ".join(f"'{s}'" for s in SOURCES)
-
-    def parse(cursor: duckdb.DuckDBPyConnection, table: str, group: list[LandingFile]) -> None:
-        params: list[Any] = []
-        for f in group:
-            params += [str(f.path), f.source, str(f.path)]
-        (statement,) = split_statements(
-            render_sql("ingest/parse_events.sql", files=group, sources=sources, table=table)
-        )
-        cursor.execute("SET TimeZone = 'UTC'")
-        cursor.execute(statement, params)
-
-    cursors: list[duckdb.DuckDBPyConnection] = []
-    try:
-        cursors += [conn.cursor() for _ in groups]  # made here, each then used by one thread only
-        with ThreadPoolExecutor(len(groups)) as pool:
-            list(pool.map(parse, cursors, tables, groups))  # re-raises the first failure, once every group ended
-        # (part, part_row) names a parsed line even when two landing entries are one file (symlinks)
-        union = " UNION ALL ".join(
-            f"SELECT *, {i} AS part, rowid AS part_row FROM {table}"  # noqa: S608 (names made above)
-            for i, table in enumerate(tables)
-        )
-        conn.execute(f"CREATE OR REPLACE TEMP VIEW parsed_lines AS {union}")
-    except BaseException:
-        _drop_parsed(conn, database)
-        raise
-    finally:
-        for cursor in cursors:
-            cursor.close()
-    return database
-
-
-def _drop_parsed(conn: duckdb.DuckDBPyConnection, database: str) -> None:
-    conn.execute("DROP VIEW IF EXISTS parsed_lines")
-    conn.execute(f"DETACH DATABASE IF EXISTS {database}")
-
-
-def _balanced_groups(files: list[LandingFile], count: int) -> list[list[LandingFile]]:
-    """``count`` groups of files with about equal bytes each (the largest file first into the lightest group)."""
-    groups: list[list[LandingFile]] = [[] for _ in range(count)]
-    sizes = [0] * count
-    for f in sorted(files, key=lambda f: f.size_bytes, reverse=True):
-        lightest = sizes.index(min(sizes))
-        groups[lightest].append(f)
-        sizes[lightest] += f.size_bytes
-    return groups
+        drop_parsed(conn, parsed.database)  # the parsed copy of every line read: free it now
+    return IngestResult(
+        files_seen=len(files),
+        files_read=len(chosen),
+        files_unreadable=len(parsed.unreadable),
+        files_removed=len(removed),
+        lines_read=lines,
+        **stats,
+    )
 
 
 def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
@@ -197,6 +117,17 @@ def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
             "modified_at": [f.modified_at for f in files],
         },
         schema={"file": pl.String, "source": pl.String, "size_bytes": pl.Int64, "modified_at": pl.Float64},
+    )
+
+
+def _unreadable_frame(unreadable: list[UnreadableFile]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "file": [str(u.file.path) for u in unreadable],
+            "source": [u.file.source for u in unreadable],
+            "reason": [u.reason for u in unreadable],
+        },
+        schema={"file": pl.String, "source": pl.String, "reason": pl.String},
     )
 
 
@@ -220,6 +151,7 @@ def _window_stats(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> dict[s
     return {
         "events_ingested": ingested,
         "duplicates_dropped": int(valid_in_window) - ingested,
-        "quarantined": int(quarantined),
+        "quarantined": int(quarantined) + int(scalar(conn, "SELECT count(*) FROM unreadable_files")),
+        "events_removed": int(scalar(conn, "SELECT count(*) FROM gone_events")),
         "events_by_source": by_source,
     }

@@ -13,11 +13,12 @@ def _count(conn: duckdb.DuckDBPyConnection, sql: str, window: TimeWindow) -> int
 
 
 def duplicate_event_ids(conn: duckdb.DuckDBPyConnection, window: TimeWindow) -> int:
-    """Event ids stored more than once among the window's events."""
+    """Event ids of the window's events stored more than once in the whole table (a copy in another hour
+    counts: one event_id is one event across hours)."""
     return _count(
         conn,
-        "SELECT count(*) FROM (SELECT event_id FROM raw.events WHERE occurred_at >= $window_start "
-        "AND occurred_at < $window_end GROUP BY event_id HAVING count(*) > 1)",
+        "SELECT count(*) FROM (SELECT event_id FROM raw.events WHERE event_id IN (SELECT event_id FROM raw.events "
+        "WHERE occurred_at >= $window_start AND occurred_at < $window_end) GROUP BY event_id HAVING count(*) > 1)",
         window,
     )
 

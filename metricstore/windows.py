@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
+# The first hourly partition (assets/partitions.py): an event before it belongs to no run and is quarantined.
+PARTITIONS_START = datetime(2025, 1, 1)
 
 
 @dataclass(frozen=True)

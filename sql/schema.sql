@@ -38,6 +38,17 @@ CREATE TABLE IF NOT EXISTS ops.landing_files (
     read_at          TIMESTAMP NOT NULL
 );
 
+-- Every valid delivery of every landing file read (its events in all hours): one event_id is one event across
+-- hours and run orders, the first delivery by (occurred_at, file, line) wins (metricstore/ingest.py).
+CREATE TABLE IF NOT EXISTS ops.event_deliveries (
+    event_id         VARCHAR NOT NULL,
+    occurred_at      TIMESTAMP NOT NULL,
+    file             VARCHAR NOT NULL,
+    line             BIGINT NOT NULL,
+    content_hash     UBIGINT NOT NULL   -- of the parsed envelope and data: tells a resent event from a clash
+);
+
+-- Rejected input: a line (line >= 1) or a whole file (line 0: unreadable, or a type that is not read).
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     file             VARCHAR NOT NULL,
     line             BIGINT NOT NULL,

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from metricstore.ingest import ingest_window
+from metricstore.landing import UNSUPPORTED_REASON
 from metricstore.windows import TimeWindow
 from tests.conftest import event, hour, write_landing
 
@@ -148,21 +149,20 @@ def test_line_numbers_hold_when_files_are_parsed_side_by_side(conn: duckdb.DuckD
     assert result.events_ingested == len(expected_events)
 
 
-def test_a_file_that_cannot_be_read_fails_the_run_and_lands_nothing(
+def test_a_file_that_cannot_be_read_is_quarantined_and_the_others_land(
     conn: duckdb.DuckDBPyConnection, landing: Path
 ) -> None:
     write_landing(landing, "call_intelligence/a.jsonl", [event("a1", T10, id="c1")])
     write_landing(landing, "call_intelligence/b.jsonl", [event("b1", T10, id="c2")])
-    (landing / "call_intelligence" / "c.jsonl.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(duckdb.Error):
-        ingest_window(conn, landing, H10)
-    assert _events(conn) == []
-    assert conn.execute("SELECT count(*) FROM ops.landing_files").fetchone() == (0,)
-    # the parsed groups are dropped with the failed run; the next run (the bad file gone) lands the others
-    attached = "SELECT count(*) FROM duckdb_databases() WHERE database_name LIKE 'ingest_parse%'"
-    assert conn.execute(attached).fetchone() == (0,)
-    (landing / "call_intelligence" / "c.jsonl.gz").unlink()
+    bad = landing / "call_intelligence" / "c.jsonl.gz"
+    bad.write_bytes(b"not gzip at all")
     assert ingest_window(conn, landing, H10).events_ingested == 2
+    assert [r[0] for r in _events(conn)] == ["a1", "b1"]
+    ((file, line, _source, reason),) = _quarantine(conn)
+    assert (file, line) == (str(bad.resolve()), 0)
+    assert reason.startswith("not a readable gzip file (Not a gzipped file")
+    # the parsed groups are dropped with the run
+    attached = "SELECT count(*) FROM duckdb_databases() WHERE database_name LIKE 'ingest_parse%'"
     assert conn.execute(attached).fetchone() == (0,)
 
 
@@ -341,7 +341,7 @@ def test_jsonl_gzip_and_parquet_in_nested_folders(conn: duckdb.DuckDBPyConnectio
     (landing / "call_intelligence" / "notes.txt").write_text("not a landing file\n")
     result = ingest_window(conn, landing, H10)
 
-    assert (result.files_seen, result.files_read) == (3, 3)
+    assert (result.files_seen, result.files_read, result.files_unreadable) == (4, 4, 1)
     rows = conn.execute(
         "SELECT event_id, file, line, json_type(data), data ->> '$.id', direction, is_simulation, occurred_at "
         "FROM raw.events ORDER BY event_id"
@@ -357,7 +357,10 @@ def test_jsonl_gzip_and_parquet_in_nested_folders(conn: duckdb.DuckDBPyConnectio
     assert conn.execute("SELECT (data ->> '$.score')::DOUBLE FROM raw.events WHERE event_id = 'g1'").fetchone() == (
         0.5,
     )
-    assert _quarantine(conn) == [(str(gz.resolve()), 3, "emotion_events", "not valid JSON")]
+    assert _quarantine(conn) == [
+        (str((landing / "call_intelligence" / "notes.txt").resolve()), 0, "call_intelligence", UNSUPPORTED_REASON),
+        (str(gz.resolve()), 3, "emotion_events", "not valid JSON"),
+    ]
     assert result.events_by_source == {"call_intelligence": 3, "emotion_events": 1}
 
 

@@ -4,7 +4,11 @@
 -- files side by side, one statement each, so that every core works); every path is a bound parameter.
 -- Parsing is budgeted: one parse of the line (json_extract of the envelope fields, `data`, data.id and
 -- data.snapshot_version together); a blank line is found with a regex, not trim() (which copies every line);
--- `text` is kept for quarantined lines only (valid lines keep `data`).
+-- `text` is kept for quarantined lines only (valid lines keep `data`). A line the CSV reader cannot decode
+-- (invalid UTF-8, over max_line_size) fails the statement; parsed again alone with `rejects`, such a line goes to
+-- the rejects table (store_rejects; single-threaded, which rejects a line longer than the buffer too, where the
+-- parallel reader drops it without a word), read by landing.py. The two last
+-- parameters bound the accepted occurred_at: [the first partition's start, the latest accepted time).
 CREATE OR REPLACE TABLE {{ table }} AS
 SELECT * REPLACE (CASE WHEN reason IS NOT NULL THEN text END AS text) FROM (
 WITH landing AS (
@@ -22,12 +26,14 @@ WITH landing AS (
         SELECT line AS text
         FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '',
                       auto_detect = false, strict_mode = false, compression = '{{ f.compression }}',
-                      -- 64 MiB: a long transcript must not fail the whole read; the buffer (by default 16 x
-                      -- max_line_size = 1 GiB reserved per file scan) need only hold two such lines
-                      max_line_size = 67108864, buffer_size = 134217728)
+                      max_line_size = {{ max_line }}, buffer_size = {{ 2 * max_line }}
+                      {%- if rejects %}, store_rejects = true, parallel = false{% endif %})
     {% endif %}
     )
 {% endfor %}
+),
+bounds AS (
+    SELECT ?::TIMESTAMP AS accepted_from, ?::TIMESTAMP AS accepted_until
 ),
 parsed AS (
     SELECT file, folder_source, line, text,
@@ -73,7 +79,7 @@ checked AS (
            data_keys[1] ->> '$' AS conversation_id,
            json_type(data_keys[1]) AS t_conversation_id,
            nullif(json_type(data_keys[2]), 'NULL') AS t_snapshot_version  -- null counts as absent
-    FROM keyed
+    FROM keyed, bounds
 )
 SELECT file, folder_source, line, text, event_id, source, event_type, workspace_id, occurred_at, session_id,
        service_id, channel, direction, is_simulation, data_json AS data,
@@ -81,6 +87,9 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
            AS conversation_id,
        CASE WHEN t_snapshot_version IN ('UBIGINT', 'BIGINT') THEN try_cast(data_keys[2] ->> '$' AS BIGINT) END
            AS snapshot_version,
+       -- what tells a resent event from a different one under the same event_id (json() minifies `data`)
+       hash(event_id, source, event_type, workspace_id, occurred_at, session_id, service_id, channel, direction,
+            is_simulation, json(data_json)) AS content_hash,
        CASE
            WHEN raw_x IS NULL THEN 'not valid JSON'
            WHEN left(ltrim(text), 1) <> '{' THEN 'not a JSON object'
@@ -101,6 +110,12 @@ SELECT file, folder_source, line, text, event_id, source, event_type, workspace_
                THEN 'workspace_id must be a non-empty string'
            WHEN t_occurred_at <> 'VARCHAR' OR occurred_at IS NULL
                THEN 'occurred_at must be an ISO-8601 timestamp string'
+           WHEN occurred_at < accepted_from
+               THEN 'occurred_at ' || (x[5] ->> '$') || ' is before the first partition ('
+                    || strftime(accepted_from, '%Y-%m-%d %H:%M') || ' UTC)'
+           WHEN occurred_at >= accepted_until
+               THEN 'occurred_at ' || (x[5] ->> '$') || ' is too far in the future (accepted until '
+                    || strftime(accepted_until, '%Y-%m-%d %H:%M') || ' UTC)'
            WHEN t_channel <> 'VARCHAR' OR channel NOT IN ('voice', 'text', 'surface')
                THEN 'channel must be voice, text or surface'
            WHEN t_direction IS NOT NULL AND (t_direction <> 'VARCHAR' OR direction NOT IN ('inbound', 'outbound'))

@@ -1,0 +1,58 @@
+-- Replace the window's events with the winning deliveries it owns, and evict every stored copy that is no longer
+-- its event's winner (another hour's copy of an event whose first delivery is here, a removed file's events).
+-- An event that leaves raw.events and does not come back unchanged takes its metric values (static and AI) with
+-- it; their hours are marked stale so the aggregates are recomputed without them.
+CREATE OR REPLACE TEMP TABLE window_events AS
+SELECT p.event_id, p.source, p.event_type, p.workspace_id, p.occurred_at, p.session_id, p.service_id, p.channel,
+       p.direction, p.is_simulation, p.conversation_id, p.snapshot_version, p.data, p.file, p.line
+FROM parsed_lines p
+JOIN event_winners w ON w.event_id = p.event_id AND w.first.file = p.file AND w.first.line = p.line
+WHERE p.reason IS NULL AND p.occurred_at >= $window_start AND p.occurred_at < $window_end
+QUALIFY row_number() OVER (PARTITION BY p.event_id ORDER BY p.part, p.part_row) = 1;  -- a file reached twice
+
+CREATE OR REPLACE TEMP TABLE leaving_events AS
+SELECT r.rowid AS event_rowid, r.event_id, r.workspace_id, r.conversation_id, r.occurred_at, r.data
+FROM raw.events r
+WHERE r.occurred_at >= $window_start AND r.occurred_at < $window_end
+UNION ALL
+SELECT r.rowid, r.event_id, r.workspace_id, r.conversation_id, r.occurred_at, r.data
+FROM raw.events r
+SEMI JOIN touched_ids t USING (event_id)
+WHERE (r.occurred_at < $window_start OR r.occurred_at >= $window_end)
+  AND NOT EXISTS (
+      SELECT 1 FROM event_winners w
+      WHERE w.event_id = r.event_id AND w.first.file = r.file AND w.first.line = r.line
+  );
+
+CREATE OR REPLACE TEMP TABLE gone_events AS
+SELECT l.* EXCLUDE (data) FROM leaving_events l
+WHERE NOT EXISTS (
+    SELECT 1 FROM window_events n
+    WHERE n.event_id = l.event_id AND n.workspace_id = l.workspace_id AND n.occurred_at = l.occurred_at
+      AND n.data = l.data
+);
+
+-- values of a gone event: the event's own, and its conversation's when they were computed from this snapshot
+CREATE OR REPLACE TEMP TABLE gone_values AS
+SELECT v.rowid AS value_rowid, v.workspace_id, v.occurred_at
+FROM metrics.metric_values v
+JOIN gone_events g ON v.workspace_id = g.workspace_id AND v.entity_id = g.event_id
+WHERE v.entity_type = 'event' AND g.conversation_id IS NULL
+UNION
+SELECT v.rowid, v.workspace_id, v.occurred_at
+FROM metrics.metric_values v
+JOIN gone_events g
+  ON v.workspace_id = g.workspace_id AND v.entity_id = g.conversation_id AND v.occurred_at = g.occurred_at
+WHERE v.entity_type = 'conversation';
+
+INSERT INTO ops.stale_periods
+SELECT DISTINCT workspace_id, date_trunc('hour', occurred_at) FROM gone_values;
+
+DELETE FROM metrics.metric_values WHERE rowid IN (SELECT value_rowid FROM gone_values);
+
+DROP TABLE gone_values;
+
+DELETE FROM raw.events WHERE rowid IN (SELECT event_rowid FROM leaving_events);
+
+INSERT INTO raw.events
+SELECT *, $now FROM window_events ORDER BY file, line;
