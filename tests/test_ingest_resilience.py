@@ -6,6 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -451,3 +455,84 @@ def test_a_warehouse_without_the_deliveries_index_reads_every_file_once_to_build
     assert conn.execute("SELECT count(*) FROM ops.event_deliveries").fetchone() == (3,)
     assert ingest_window(conn, landing, H12).files_read == 0
     assert [r[0] for r in _events(conn)] == ["e10", "e11", "w11"]
+
+
+def test_line_numbers_hold_around_many_undecodable_lines_in_a_large_gzip_file(
+    conn: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    lines: list[bytes] = []
+    expected_events, expected_bad = [], []
+    for n in range(1, 20_001):
+        if n % 3_001 == 0:
+            lines.append(b'{"event_id": "bad \xff"}')
+            expected_bad.append(n)
+        elif n % 997 == 0:
+            lines.append(b"")
+        else:
+            lines.append(json.dumps(event(f"e{n}", T10, id=f"c{n}", transcript="x" * (n % 200))).encode())
+            expected_events.append(n)
+    path = landing / "call_intelligence" / "big.jsonl.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    for i in range(3):  # good files parsed in the same groups
+        write_landing(landing, f"call_intelligence/ok{i}.jsonl", [event(f"ok{i}", T10, id=f"ok{i}")])
+    result = ingest_window(conn, landing, H10)
+
+    file = str(path.resolve())
+    got = conn.execute("SELECT event_id, line FROM raw.events WHERE file = ?", [file]).fetchall()
+    assert sorted(got, key=lambda r: r[1]) == [(f"e{n}", n) for n in expected_events]
+    assert [line for _file, line, _reason in _quarantine(conn)] == expected_bad
+    assert result.events_ingested == len(expected_events) + 3
+
+
+KILLED_INGEST = """
+import sys
+from pathlib import Path
+from metricstore.ingest import ingest_window
+from metricstore.warehouse import connect
+from metricstore.windows import TimeWindow
+from tests.conftest import hour
+conn = connect(Path(sys.argv[1]))
+print("ready", flush=True)
+ingest_window(conn, Path(sys.argv[2]), TimeWindow(hour("2026-11-20 10:00"), hour("2026-11-20 12:00")))
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3])
+def test_an_ingestion_killed_mid_run_leaves_nothing_half_done(tmp_path: Path, delay: float) -> None:
+    landing = tmp_path / "landing"
+    for f in range(3):
+        lines: list[dict[str, Any] | str] = [
+            event(f"e{f}_{n}", T10 if n % 2 else T11, id=f"c{f}_{n}", transcript="x" * 300) for n in range(15_000)
+        ]
+        write_landing(landing, f"call_intelligence/f{f}.jsonl.gz", [*lines, "{bad"])
+    killed = tmp_path / "killed.duckdb"
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_INGEST, str(killed), str(landing)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    both = TimeWindow(H10.start, H11.end)
+    conn = connect(killed)
+    assert conn.execute("SELECT count(*) FROM raw.events").fetchone() in [(0,), (45_000,)]  # all or nothing
+    ingest_window(conn, landing, both)
+    clean = connect(tmp_path / "clean.duckdb")
+    ingest_window(clean, landing, both)
+    for table, columns in [
+        ("raw.events", "event_id, file, line, occurred_at, data"),
+        ("ops.quarantine", "file, line, reason"),
+        ("ops.event_deliveries", "*"),
+        ("ops.landing_files", "* EXCLUDE (read_at)"),
+    ]:
+        query = f"SELECT {columns} FROM {table} ORDER BY ALL"
+        assert conn.execute(query).fetchall() == clean.execute(query).fetchall(), table
+    assert conn.execute("SELECT count(*) FROM raw.events").fetchone() == (45_000,)
+    conn.close()
+    clean.close()
