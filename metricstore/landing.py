@@ -120,6 +120,12 @@ def files_to_read(conn: duckdb.DuckDBPyConnection, files: list[LandingFile], win
     """New or changed files, and indexed files whose valid events overlap the window.
 
     A file recorded as unreadable or not read has no events: it is read again only once it changes."""
+    if scalar(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM ops.landing_files WHERE valid_events > 0) "
+        "AND NOT EXISTS (SELECT 1 FROM ops.event_deliveries)",
+    ):
+        return list(files)  # a warehouse from before the deliveries index: every file is read once to build it
     # the overlap is decided in SQL: a timestamp out of Python's range (an index written before such events were
     # quarantined) must not reach a comparison here
     known = {
@@ -130,12 +136,6 @@ def files_to_read(conn: duckdb.DuckDBPyConnection, files: list[LandingFile], win
             {"window_start": window.start, "window_end": window.end},
         ).fetchall()
     }
-    if scalar(
-        conn,
-        "SELECT EXISTS (SELECT 1 FROM ops.landing_files WHERE valid_events > 0) "
-        "AND NOT EXISTS (SELECT 1 FROM ops.event_deliveries)",
-    ):
-        return list(files)  # a warehouse from before the deliveries index: every file is read once to build it
     chosen = []
     for f in files:
         seen = known.get(str(f.path))
