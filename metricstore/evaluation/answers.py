@@ -1,8 +1,10 @@
 """From a model's answer to a typed Evaluation: validated against the metric's type and labels, checked
-against its valid range, and with evidence quotes checked against the transcript the model saw."""
+against its valid range, and with evidence quotes checked against the transcript the model saw (its data was
+escaped in the prompt, so a quote's ``&lt;`` ``&gt;`` ``&amp;`` are read back as the characters they stand for)."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -91,7 +93,7 @@ def evaluation_from_answer(metric: MetricDefinition, conversation_id: str, answe
     rationale = answer.get("rationale")
     evaluation.rationale = rationale if isinstance(rationale, str) else None
     evidence = answer.get("evidence") or []
-    evaluation.evidence = [q for q in evidence if isinstance(q, str)][:5]
+    evaluation.evidence = [html.unescape(q) for q in evidence if isinstance(q, str)][:5]
     evaluation.ungrounded_evidence = [q for q in evaluation.evidence if not grounded(q, transcript)]
     if answer["not_applicable"] is True or answer["value"] is None:
         evaluation.status = "not_applicable"
