@@ -155,7 +155,7 @@ CREATE TABLE IF NOT EXISTS ops.llm_calls (
     cost_usd           DOUBLE,
     latency_ms         DOUBLE,
     attempts           INTEGER,
-    outcome            VARCHAR NOT NULL,   -- ok | retried_answer | error | budget_exhausted
+    outcome            VARCHAR NOT NULL,   -- ok | retried_answer | error | budget_exhausted | interrupted
     error              VARCHAR,
     called_at          TIMESTAMP NOT NULL
 );
