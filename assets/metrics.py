@@ -42,6 +42,13 @@ AGGREGATES_KEY = ["metrics", "metric_aggregates"]
             blocking=True,
             description="Every entity carries a value for each metric marked is_required.",
         ),
+        AssetCheckSpec(
+            "custom_definitions_valid",
+            asset=VALUES_KEY,
+            description="Every workspace's custom definitions are valid. An invalid one is refused (file, key, "
+            "field, message) and not computed, nor a ratio that reads it; the workspace's other metrics and every "
+            "other workspace compute as usual.",
+        ),
     ],
 )
 def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:
@@ -49,13 +56,20 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
     try:
         catalog = metricstore.catalog()
     except DefinitionsInvalid as exc:
-        raise Failure(description=f"metric definitions are invalid:\n{exc}") from exc
+        raise Failure(description=f"built-in metric definitions are invalid:\n{exc}") from exc
     with metricstore.connect() as conn:
         definitions = write_catalog_table(conn, catalog)
         result = extract_window(conn, catalog, window)
         duplicates = quality.duplicate_metric_values(conn, window)
         missing = quality.missing_required_values(conn, window)
     by_metric = sorted(result.values_by_metric.items())
+    refused = [(ws, e.file, e.key, e.field, e.message) for ws, e in catalog.refusals]
+    if refused:
+        context.log.warning(
+            f"{len(refused)} custom definition error(s) in {len(catalog.refused)} workspace(s); those definitions "
+            "are not computed:\n" + "\n".join(f"{ws}: {e}" for ws, e in catalog.refusals)
+        )
+    refused_table = MetadataValue.md(markdown_table(("workspace", "file", "key", "field", "message"), refused))
     return MaterializeResult(
         metadata={
             "window": str(window),
@@ -68,6 +82,8 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
             "values_invalid": result.values_by_status.get("invalid", 0),
             "stale_hours_marked": result.stale_hours,
             "values_by_metric": MetadataValue.md(markdown_table(("metric", "values"), by_metric)),
+            "definitions_refused": len(refused),
+            "workspaces_with_refused_definitions": MetadataValue.json(sorted(catalog.refused)),
         },
         check_results=[
             AssetCheckResult(
@@ -79,6 +95,12 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
                 check_name="required_metrics_present",
                 passed=missing == 0,
                 metadata={"missing_required_values": missing},
+            ),
+            AssetCheckResult(
+                check_name="custom_definitions_valid",
+                passed=not refused,
+                description="; ".join(f"{ws}: {e}" for ws, e in catalog.refusals)[:2000] or None,
+                metadata={"definitions_refused": len(refused), "refused": refused_table},
             ),
         ],
     )

@@ -2,6 +2,10 @@
 ``workspaces/<ws>/``, custom), checks each definition and then each set as a whole (unique keys, the custom
 limit, ratio targets), and gives the :class:`MetricCatalog`. Every problem is reported at once as a
 :class:`DefinitionError` naming file, metric key and field.
+
+A workspace's invalid definitions harm only themselves: each is refused with its errors (and so is a ratio that
+reads one), the workspace's other definitions and every other workspace load. Built-ins are the product's own:
+one invalid built-in makes :func:`load_catalog` raise.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ class DefinitionError:
 
 
 class DefinitionsInvalid(Exception):
-    """Raised by :func:`load_catalog` when any definition is invalid; carries every error."""
+    """Raised by :func:`load_catalog` when a built-in definition is invalid (or the folder is missing); carries
+    those errors."""
 
     def __init__(self, errors: list[DefinitionError]):
         self.errors = errors
@@ -62,11 +67,18 @@ class LoadedDefinition:
 
 @dataclass
 class MetricCatalog:
-    """Every definition, built-in and custom, and each workspace's settings."""
+    """Every valid definition, built-in and custom, each workspace's settings, and what each workspace had
+    refused: its invalid definitions (not in ``custom``) and an invalid ``workspace.yaml`` (defaults apply)."""
 
     builtins: list[LoadedDefinition] = field(default_factory=list)
     custom: dict[str, list[LoadedDefinition]] = field(default_factory=dict)
     settings: dict[str, WorkspaceSettings] = field(default_factory=dict)
+    refused: dict[str, list[DefinitionError]] = field(default_factory=dict)
+
+    @property
+    def refusals(self) -> list[tuple[str, DefinitionError]]:
+        """Every refused definition as (workspace, error), by workspace."""
+        return [(ws, error) for ws in sorted(self.refused) for error in self.refused[ws]]
 
     @property
     def workspaces(self) -> list[str]:
@@ -238,10 +250,14 @@ def _check_definitions(
         message = f"workspace {workspace_id} has {len(items)} custom metrics; at most {MAX_CUSTOM_METRICS} are allowed"
         errors.append(DefinitionError(over.file, over.label, "-", message))
         over_limit = [d for index, d in parsed if d is not None and index >= MAX_CUSTOM_METRICS]
-    ratios = _ratio_errors(defs, {d.definition.key: d for d in builtins + defs})
+    dropped = {id(d) for d, _ in duplicates} | {id(d) for d in over_limit}
+    kept = [d for d in defs if id(d) not in dropped]
+    # A ratio reads two metrics' aggregates: one that is refused takes the ratio with it, said so by name.
+    refused = {item.label for (_, d), item in zip(parsed, items, strict=True) if d is None or id(d) in dropped}
+    ratios = _ratio_errors(kept, {d.definition.key: d for d in builtins + kept}, refused)
     errors.extend(error for _, error in ratios)
-    dropped = {id(d) for d, _ in duplicates + ratios} | {id(d) for d in over_limit}
-    return [d for d in defs if id(d) not in dropped]
+    unusable = {id(d) for d, _ in ratios}
+    return [d for d in kept if id(d) not in unusable]
 
 
 def _duplicates(
@@ -260,14 +276,16 @@ def _duplicates(
 
 
 def _ratio_errors(
-    defs: list[LoadedDefinition], scope: dict[str, LoadedDefinition]
+    defs: list[LoadedDefinition], scope: dict[str, LoadedDefinition], refused: set[str]
 ) -> list[tuple[LoadedDefinition, DefinitionError]]:
     found = []
     for d in defs:
         ratio = d.definition.ratio_of
         for role in ("numerator", "denominator") if ratio is not None else ():
             target = getattr(ratio, role)
-            if target not in scope:
+            if target not in scope and target in refused:
+                problem = f"'{target}' is refused (see its own errors), so this ratio cannot be computed"
+            elif target not in scope:
                 problem = f"no metric '{target}'"
             elif scope[target].definition.aggregation == "ratio":
                 problem = f"'{target}' is itself a ratio"
@@ -298,16 +316,21 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def load_catalog(root: Path) -> MetricCatalog:
-    """Load and validate every definition under ``root``; raise :class:`DefinitionsInvalid` listing all errors."""
+    """The catalog a run computes (and the API, the CLI read): every valid definition under ``root``, each
+    workspace's invalid ones in ``catalog.refused``. Raise :class:`DefinitionsInvalid` when a built-in is invalid:
+    those are the product's own, and every workspace reads them."""
     catalog, errors = collect_catalog(root)
-    if errors:
-        raise DefinitionsInvalid(errors)
+    refused = {id(error) for _, error in catalog.refusals}
+    builtin_errors = [error for error in errors if id(error) not in refused]
+    if builtin_errors:
+        raise DefinitionsInvalid(builtin_errors)
     return catalog
 
 
 def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
     """Load every valid definition under ``root`` and return it with every error found, the set-wide ones
-    (duplicate keys, limits, ratio targets) included; use :func:`load_catalog` to run."""
+    (duplicate keys, limits, ratio targets) included (each workspace's also in ``catalog.refused``); use
+    :func:`load_catalog` to run."""
     errors: list[DefinitionError] = []
     catalog = MetricCatalog()
     if not root.is_dir():
@@ -318,6 +341,7 @@ def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
     workspaces = root / "workspaces"
     for ws_dir in sorted(p for p in workspaces.iterdir() if p.is_dir()) if workspaces.is_dir() else []:
         ws = ws_dir.name
+        ws_errors: list[DefinitionError] = []
         items: list[_Item] = []
         # A settings change committed but not yet applied (metricstore.settings_store, killed mid-write) is the
         # workspace's whole custom set: read it instead of the files it replaces, never a mix of old and new.
@@ -325,13 +349,16 @@ def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
         committed = pending.is_file()
         for path in _yaml_files(ws_dir):
             if path.name == "workspace.yaml" and path.parent == ws_dir:
-                _load_settings(path, ws, catalog, errors)
+                _load_settings(path, ws, catalog, ws_errors)
             elif not committed:
-                items += _file_items(path, errors)
+                items += _file_items(path, ws_errors)
         if committed:
-            items = _file_items(pending, errors)
+            items = _file_items(pending, ws_errors)
         # the same check the settings API runs on a custom set sent as JSON (check_custom_definitions)
-        catalog.custom[ws] = _check_definitions(items, ws, catalog.builtins, errors)
+        catalog.custom[ws] = _check_definitions(items, ws, catalog.builtins, ws_errors)
+        if ws_errors:
+            catalog.refused[ws] = ws_errors
+        errors += ws_errors
     return catalog, errors
 
 

@@ -76,6 +76,7 @@ def test_values_layer(resource: MetricStoreResource) -> None:
         ("event_ids_unique", True),
         ("one_value_per_entity", True),
         ("required_metrics_present", True),
+        ("custom_definitions_valid", True),
     }
 
 

@@ -42,7 +42,8 @@ class CatalogCache:
         return tuple(found)
 
     def current(self) -> MetricCatalog:
-        """The catalog; raises ``DefinitionsInvalid`` like ``load_catalog`` when a definition is invalid."""
+        """The catalog as ``load_catalog`` gives it: a workspace's invalid definitions are left out (its valid ones
+        and every other workspace are served); raises ``DefinitionsInvalid`` only when a built-in is invalid."""
         with self._lock:
             signature = self._files_signature()
             if self._catalog is None or signature != self._signature:
