@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
 
 from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.config import Settings, published_beside
 from metricstore.warehouse import prepare
+
+# Every run of the job carries the pid and host of the process that runs it, so that a run left STARTED by a
+# killed process can be told from a live one (orchestration/runner.py: fail_dead_runs).
+PID_TAG = "metricstore/pid"
+HOST_TAG = "metricstore/host"
+
+
+def process_tags() -> dict[str, str]:
+    """The pid and host tags of a run executed by this process."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
 
 
 class MetricStoreResource(ConfigurableResource):
@@ -38,6 +49,13 @@ class MetricStoreResource(ConfigurableResource):
             published=published,
             api_keys=env.api_keys,
         )
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[MetricStoreResource]:
+        """Tag the run with this process's pid and host (a run launched by the daemon or the UI gets them here)."""
+        if context.instance is not None and context.run_id:
+            context.instance.add_run_tags(context.run_id, process_tags())
+        yield self
 
     def catalog(self) -> MetricCatalog:
         return load_catalog(self.settings().metric_defs)

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from assets.resources import HOST_TAG, PID_TAG, process_tags
+from metricstore.run_lock import process_alive
 from metricstore.windows import HOUR, PARTITION_FORMAT, partition_key_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# The run monitoring's per-run limit (dagster.yaml's max_runtime_seconds); "0" turns it off for a run.
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+JOB_NAME = "hourly_metrics"
+SHIPPED_CONFIG_MARK = "# The local Dagster instance ($DAGSTER_HOME/dagster.yaml, written from this file"
+# Statuses of a run that holds a slot of the run queue: one whose process is gone holds it for good.
+LIVE_STATUSES = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
 def ensure_dagster_home() -> Path:
@@ -24,10 +34,34 @@ def ensure_dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster").resolve()
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(Path(__file__).with_name("dagster.yaml"), config)
+    config, shipped = home / "dagster.yaml", Path(__file__).with_name("dagster.yaml")
+    # A dagster.yaml we wrote (it starts as ours do) follows the shipped one; a user's own is left as it is.
+    if not config.exists() or (
+        config.read_text().startswith(SHIPPED_CONFIG_MARK) and config.read_text() != shipped.read_text()
+    ):
+        shutil.copyfile(shipped, config)
     return home
+
+
+def fail_dead_runs(instance: DagsterInstance, *, by_run: str) -> list[str]:
+    """Mark failed every run of the hourly job that is still STARTING, STARTED or CANCELING in the instance
+    although its process on this machine is gone (killed, crashed): such a run would block the queue for good.
+    Runs are told apart by the pid and host tags every run gets (``process_tags``); a run on another host, or
+    without them, is left to the daemon's run monitoring (orchestration/dagster.yaml). Returns their ids."""
+    failed = []
+    host = socket.gethostname()
+    for record in instance.get_run_records(RunsFilter(job_name=JOB_NAME, statuses=LIVE_STATUSES)):
+        run = record.dagster_run
+        pid = run.tags.get(PID_TAG, "")
+        if run.tags.get(HOST_TAG) != host or not pid.isdigit() or process_alive(int(pid)):
+            continue
+        instance.report_run_failed(
+            run,
+            f"marked failed by run {by_run}: this run's process (pid {pid} on {host}) is gone, it was killed or "
+            f"crashed while {run.status.value}; rerun its partitions to complete them",
+        )
+        failed.append(run.run_id)
+    return failed
 
 
 @dataclass
@@ -72,7 +106,8 @@ def last_partition_key() -> str:
 def run_hourly_job(
     first: str, last: str | None = None, *, max_cost_usd: float | None = None, batch: bool = False
 ) -> RunSummary:
-    """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``."""
+    """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``; first mark
+    failed the runs of the job whose process is gone (:func:`fail_dead_runs`)."""
     from orchestration.definitions import defs
 
     last = last or first
@@ -91,7 +126,13 @@ def run_hourly_job(
     ensure_dagster_home()
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
+        run_id = str(uuid.uuid4())
+        fail_dead_runs(instance, by_run=run_id)
         single = start == end
+        # This process watches its own run (fail_dead_runs): the daemon's max runtime does not apply to it.
+        tags = {**process_tags(), MAX_RUNTIME_TAG: "0"}
+        if not single:
+            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last}
         result = job.execute_in_process(
             instance=instance,
             # The step logs stay in the run's event log (make ui); the terminal gets warnings and the summary.
@@ -100,7 +141,8 @@ def run_hourly_job(
                 "ops": {"metrics__ai_metric_values": {"config": {"max_cost_usd": max_cost_usd, "batch": batch}}},
             },
             partition_key=first if single else None,
-            tags={} if single else {RANGE_START_TAG: first, RANGE_END_TAG: last},
+            run_id=run_id,
+            tags=tags,
             raise_on_error=False,
         )
     summary = RunSummary(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
+from assets.resources import HOST_TAG, PID_TAG
 from tests.conftest import REPO, event, write_landing
 
 METRICSTORE = str(Path(os.sys.executable).with_name("metricstore"))
@@ -23,6 +29,18 @@ def _env(tmp_path: Path, landing: Path) -> dict[str, str]:
         DAGSTER_HOME=str(tmp_path / "dagster_home"),
     )
     return env
+
+
+@contextmanager
+def _instance(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterInstance]:
+    """The Dagster instance of the CLI runs of ``env``."""
+    from orchestration.runner import ensure_dagster_home
+
+    with monkeypatch.context() as patched:
+        patched.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+        ensure_dagster_home()
+        with DagsterInstance.get() as instance:
+            yield instance
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -113,22 +131,48 @@ def test_run_refuses_bad_partitions(tmp_path: Path, landing: Path, args: list[st
     assert message in done.stderr
 
 
-def test_runs_show_in_the_dagster_instance(tmp_path: Path, small_landing: Path) -> None:
+def test_runs_show_in_the_dagster_instance(
+    tmp_path: Path, small_landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = _env(tmp_path, small_landing)
     assert _cli(env, "run", "--partition", "2026-11-20-10:00").returncode == 0
-    os.environ["DAGSTER_HOME"], previous = env["DAGSTER_HOME"], os.environ.get("DAGSTER_HOME")
-    try:
-        from dagster import DagsterInstance
+    with _instance(env, monkeypatch) as instance:
+        runs = instance.get_run_records()
+        assert [r.dagster_run.job_name for r in runs] == ["hourly_metrics"]
+        assert runs[0].dagster_run.tags["dagster/partition"] == "2026-11-20-10:00"
 
-        with DagsterInstance.get() as instance:
-            runs = instance.get_run_records()
-            assert [r.dagster_run.job_name for r in runs] == ["hourly_metrics"]
-            assert runs[0].dagster_run.tags["dagster/partition"] == "2026-11-20-10:00"
-    finally:
-        if previous is None:
-            del os.environ["DAGSTER_HOME"]
-        else:
-            os.environ["DAGSTER_HOME"] = previous
+
+def _started_run(instance: DagsterInstance, pid: int) -> str:
+    run_id = str(uuid.uuid4())
+    tags = {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), "dagster/partition": "2026-11-20-09:00"}
+    instance.add_run(DagsterRun(job_name="hourly_metrics", run_id=run_id, status=DagsterRunStatus.STARTED, tags=tags))
+    return run_id
+
+
+def test_a_run_left_started_by_a_killed_process_does_not_block_the_next(
+    tmp_path: Path, small_landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(tmp_path, small_landing)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with _instance(env, monkeypatch) as instance:
+        stale = _started_run(instance, gone.pid)
+        live = _started_run(instance, os.getpid())  # this test's own process: alive, left alone
+    done = _cli(env, "run", "--partition", "2026-11-20-10:00")
+    assert done.returncode == 0, done.stderr
+    with _instance(env, monkeypatch) as instance:
+        assert instance.get_run_by_id(stale).status == DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+        failure = instance.all_logs(stale, of_type=DagsterEventType.RUN_FAILURE)
+        assert len(failure) == 1
+        assert f"this run's process (pid {gone.pid} on {socket.gethostname()}) is gone" in failure[0].message
+        assert instance.get_run_by_id(live).status == DagsterRunStatus.STARTED  # type: ignore[union-attr]
+        newest = instance.get_run_records(limit=1)[0].dagster_run
+        assert newest.status == DagsterRunStatus.SUCCESS
+        assert newest.tags[PID_TAG] != str(os.getpid())
+        assert newest.tags["dagster/max_runtime"] == "0"
+        monitoring = instance.get_settings("run_monitoring")
+        assert monitoring["enabled"] is True
+        assert monitoring["max_runtime_seconds"] == 21600
 
 
 def test_demo_writes_landing_and_is_idempotent(tmp_path: Path) -> None:
