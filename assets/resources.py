@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.config import Settings, published_beside
+from metricstore.run_lock import LockHolder, writer_lock
 from metricstore.warehouse import prepare
 
 # Every run of the job carries the pid and host of the process that runs it, so that a run left STARTED by a
@@ -52,10 +53,18 @@ class MetricStoreResource(ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[MetricStoreResource]:
-        """Tag the run with this process's pid and host (a run launched by the daemon or the UI gets them here)."""
+        """Hold the warehouse's writer lock for the whole run, as `metricstore run` does (a no-op inside it): a
+        run launched by the schedule or the UI waits for the one that writes. Tag the run with this process's
+        pid and host first, so that a waiting run is told from a dead one."""
         if context.instance is not None and context.run_id:
             context.instance.add_run_tags(context.run_id, process_tags())
-        yield self
+
+        def waiting(holder: LockHolder | None) -> None:
+            if context.log is not None:
+                context.log.warning(f"waiting for {holder or 'another run'} to finish: one run writes the warehouse")
+
+        with writer_lock(self.settings().warehouse, context.run_id or "-", waiting):
+            yield self
 
     def catalog(self) -> MetricCatalog:
         return load_catalog(self.settings().metric_defs)

@@ -7,15 +7,19 @@ import shutil
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from assets.resources import HOST_TAG, PID_TAG, process_tags
-from metricstore.run_lock import process_alive
+from metricstore.config import Settings
+from metricstore.run_lock import LockHolder, process_alive, writer_lock
+from metricstore.warehouse import connect, sql_text
 from metricstore.windows import HOUR, PARTITION_FORMAT, partition_key_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +80,8 @@ class RunSummary:
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
+    # input tokens, output tokens, dollars of the run's model calls (None: the warehouse could not be read)
+    llm_usage: tuple[int, int, float] | None = None
 
     def value(self, asset: str, key: str, default: Any = 0) -> Any:
         return self.metadata.get(asset, {}).get(key, default)
@@ -104,10 +110,18 @@ def last_partition_key() -> str:
 
 
 def run_hourly_job(
-    first: str, last: str | None = None, *, max_cost_usd: float | None = None, batch: bool = False
+    first: str,
+    last: str | None = None,
+    *,
+    max_cost_usd: float | None = None,
+    batch: bool = False,
+    on_wait: Callable[[LockHolder | None], None] = lambda holder: None,
 ) -> RunSummary:
-    """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``; first mark
-    failed the runs of the job whose process is gone (:func:`fail_dead_runs`)."""
+    """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``.
+
+    The run holds the warehouse's writer lock (metricstore/run_lock.py) from start to summary: while another run
+    holds it, ``on_wait`` is told who and this one waits. Before starting, runs of the job whose process is gone
+    are marked failed (:func:`fail_dead_runs`)."""
     from orchestration.definitions import defs
 
     last = last or first
@@ -124,9 +138,9 @@ def run_hourly_job(
                 f"no partition {key}: partitions run from 2025-01-01-00:00 to {newest} (the last full hour)"
             )
     ensure_dagster_home()
-    started = time.perf_counter()
-    with DagsterInstance.get() as instance:
-        run_id = str(uuid.uuid4())
+    run_id = str(uuid.uuid4())
+    with writer_lock(Settings.from_env().warehouse, run_id, on_wait), DagsterInstance.get() as instance:
+        started = time.perf_counter()
         fail_dead_runs(instance, by_run=run_id)
         single = start == end
         # This process watches its own run (fail_dead_runs): the daemon's max runtime does not apply to it.
@@ -145,13 +159,14 @@ def run_hourly_job(
             tags=tags,
             raise_on_error=False,
         )
-    summary = RunSummary(
-        run_id=result.run_id,
-        success=result.success,
-        first_partition=first,
-        last_partition=last,
-        seconds=time.perf_counter() - started,
-    )
+        summary = RunSummary(
+            run_id=result.run_id,
+            success=result.success,
+            first_partition=first,
+            last_partition=last,
+            seconds=time.perf_counter() - started,
+            llm_usage=_llm_usage(Settings.from_env().warehouse, run_id),
+        )
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         summary.metadata[materialization.asset_key.to_user_string()] = {
@@ -165,6 +180,18 @@ def run_hourly_job(
         error = failure.step_failure_data.error if failure else None
         summary.error = error.message.strip() if error else "the run failed"
     return summary
+
+
+def _llm_usage(warehouse: Path, run_id: str) -> tuple[int, int, float] | None:
+    """The run's model usage from ops.llm_calls, read under the writer lock; None when it cannot be read."""
+    try:
+        # Opened as the job opens it: a connection the run left open in this process is then shared, not refused.
+        with connect(warehouse) as conn:
+            row = conn.execute(sql_text("runs/llm_usage.sql"), [run_id]).fetchone()
+    except duckdb.Error:
+        return None
+    assert row is not None
+    return int(row[0]), int(row[1]), float(row[2])
 
 
 def hours_between(first: str, last: str) -> int:

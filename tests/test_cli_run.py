@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +16,10 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
 from assets.resources import HOST_TAG, PID_TAG
+from metricstore.run_lock import writer_lock
 from tests.conftest import REPO, event, write_landing
 
-METRICSTORE = str(Path(os.sys.executable).with_name("metricstore"))
+METRICSTORE = str(Path(sys.executable).with_name("metricstore"))
 
 
 def _env(tmp_path: Path, landing: Path) -> dict[str, str]:
@@ -191,3 +193,31 @@ def test_demo_writes_landing_and_is_idempotent(tmp_path: Path) -> None:
     with duckdb.connect(env["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
         assert sorted(conn.execute(query).fetchall()) == before
     assert len(before) > 100
+
+
+def test_a_second_run_waits_for_the_one_that_writes(tmp_path: Path, small_landing: Path) -> None:
+    """The lock a run holds (here: this test, as run "holder") makes `metricstore run` wait, say for whom, and
+    then run: no overlap, no traceback."""
+    env = _env(tmp_path, small_landing)
+    warehouse = Path(env["METRICSTORE_WAREHOUSE"])
+    with writer_lock(warehouse, "holder", lambda holder: None):
+        second = subprocess.Popen(
+            [METRICSTORE, "run", "--partition", "2026-11-20-10:00"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert second.stderr is not None
+        waiting = second.stderr.readline()
+        assert waiting == (
+            f"waiting for run holder (pid {os.getpid()} on {socket.gethostname()}) to finish: one run writes the "
+            "warehouse at a time\n"
+        )
+        assert second.poll() is None
+        assert not warehouse.exists()  # it has not started
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert "Traceback" not in err
+    assert "hourly_metrics succeeded for 2026-11-20-10:00" in out

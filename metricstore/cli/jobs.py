@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
 from metricstore.catalog_loader import load_catalog
 from metricstore.config import Settings
+from metricstore.run_lock import LockHolder
 
 
 @click.command()
@@ -60,8 +60,11 @@ def demo(hours: int) -> None:
 def _run_and_report(first: str, last: str | None, budget: float | None = None, batch: bool = False) -> None:
     from orchestration.runner import hours_between, run_hourly_job
 
+    def waiting(holder: LockHolder | None) -> None:
+        click.echo(f"waiting for {holder or 'another run'} to finish: one run writes the warehouse at a time", err=True)
+
     try:
-        summary = run_hourly_job(first, last, max_cost_usd=budget, batch=batch)
+        summary = run_hourly_job(first, last, max_cost_usd=budget, batch=batch, on_wait=waiting)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     settings = Settings.from_env()
@@ -70,7 +73,7 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
     values = summary.metadata.get("metrics/metric_values", {})
     aggregates = summary.metadata.get("metrics/metric_aggregates", {})
     ai = summary.metadata.get("metrics/ai_metric_values", {})
-    tokens_in, tokens_out, cost = _llm_usage(settings.warehouse, summary.run_id)
+    tokens_in, tokens_out, cost = summary.llm_usage or (0, 0, 0.0)
     status = "succeeded" if summary.success else "FAILED"
     lines = [
         f"hourly_metrics {status} for {span} in {summary.seconds:.1f} s (run {summary.run_id[:8]}, see `make ui`)",
@@ -85,7 +88,7 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
         f"  failures           {events.get('quarantined_lines', 0):>10,}   quarantined lines (ops.quarantine); "
         f"failed checks: {', '.join(summary.failed_checks) or 'none'}",
         f"  model usage        {tokens_in:>10,}   input tokens, {tokens_out:,} output tokens, ${cost:.4f} "
-        f"in {ai.get('calls', 0):,} calls",
+        f"in {ai.get('calls', 0):,} calls" + ("" if summary.llm_usage else " (ops.llm_calls could not be read)"),
         f"  warehouse          {settings.warehouse.resolve()}   (the job writes it)",
         f"  published          {settings.published.resolve()}   (readers open it: the API, "
         f"`metricstore query`, `duckdb`)",
@@ -94,18 +97,6 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
     if not summary.success:
         click.echo(f"error: {summary.error}", err=True)
         sys.exit(1)
-
-
-def _llm_usage(warehouse: Path, run_id: str) -> tuple[int, int, float]:
-    from metricstore.warehouse import connect
-
-    with connect(warehouse, read_only=True) as conn:
-        row = conn.execute(
-            "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0) "
-            "FROM ops.llm_calls WHERE run_id = ?",
-            [run_id],
-        ).fetchall()[0]
-    return int(row[0]), int(row[1]), float(row[2])
 
 
 @click.command()
