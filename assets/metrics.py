@@ -49,6 +49,13 @@ AGGREGATES_KEY = ["metrics", "metric_aggregates"]
             "field, message) and not computed, nor a ratio that reads it; the workspace's other metrics and every "
             "other workspace compute as usual.",
         ),
+        AssetCheckSpec(
+            "metric_sql_ran",
+            asset=VALUES_KEY,
+            description="Every static and sql_expr metric's SQL ran on the window's data. One that fails (a cast "
+            "its data cannot take) has no values for the window and is named with DuckDB's error; the other "
+            "metrics are written.",
+        ),
     ],
 )
 def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:
@@ -69,6 +76,12 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
             f"{len(refused)} custom definition error(s) in {len(catalog.refused)} workspace(s); those definitions "
             "are not computed:\n" + "\n".join(f"{ws}: {e}" for ws, e in catalog.refusals)
         )
+    failed = [(f.workspace_id, f.metric_key, f.reason) for f in result.failed_metrics]
+    if failed:
+        context.log.warning(
+            f"{len(failed)} metric(s) failed on the window's data and have no values for it:\n"
+            + "\n".join(f"{ws}: {key}: {reason}" for ws, key, reason in failed)
+        )
     refused_table = MetadataValue.md(markdown_table(("workspace", "file", "key", "field", "message"), refused))
     return MaterializeResult(
         metadata={
@@ -84,6 +97,7 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
             "values_by_metric": MetadataValue.md(markdown_table(("metric", "values"), by_metric)),
             "definitions_refused": len(refused),
             "workspaces_with_refused_definitions": MetadataValue.json(sorted(catalog.refused)),
+            "metrics_failed": len(failed),
         },
         check_results=[
             AssetCheckResult(
@@ -101,6 +115,15 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
                 passed=not refused,
                 description="; ".join(f"{ws}: {e}" for ws, e in catalog.refusals)[:2000] or None,
                 metadata={"definitions_refused": len(refused), "refused": refused_table},
+            ),
+            AssetCheckResult(
+                check_name="metric_sql_ran",
+                passed=not failed,
+                description="; ".join(f"{ws}: {key}: {reason}" for ws, key, reason in failed)[:2000] or None,
+                metadata={
+                    "metrics_failed": len(failed),
+                    "failed": MetadataValue.md(markdown_table(("workspace", "metric", "error"), failed)),
+                },
             ),
         ],
     )

@@ -1,4 +1,9 @@
-"""Static and ``sql_expr`` extraction: one set-based DuckDB pass per source into ``metrics.metric_values``."""
+"""Static and ``sql_expr`` extraction: one set-based DuckDB pass per source into ``metrics.metric_values``.
+
+One metric whose SQL fails on the window's data (a built-in ``sql_expr`` that cannot cast a value, say) fails
+alone: the pass is rolled back, each of the source's expressions is tried on its own to find the ones that
+fail, and the window is extracted again without them; they are reported with DuckDB's error.
+"""
 
 from __future__ import annotations
 
@@ -55,12 +60,22 @@ class SourcePlan:
 
 
 @dataclass(frozen=True)
+class MetricFailure:
+    """A metric whose SQL failed on the window's data: it has no values for the window."""
+
+    workspace_id: str
+    metric_key: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ExtractResult:
     entities: int
     values_written: int
     values_by_status: dict[str, int]
     values_by_metric: dict[str, int]
     stale_hours: int
+    failed_metrics: list[MetricFailure] = field(default_factory=list)
 
 
 def slot_expression(definition: MetricDefinition, plan: SourcePlan) -> str:
@@ -97,15 +112,27 @@ def static_definitions(catalog: MetricCatalog, workspace_id: str) -> list[Loaded
     return [d for d in catalog.definitions_for(workspace_id) if d.definition.computed_mode in STATIC_MODES]
 
 
-def plan_extraction(catalog: MetricCatalog, workspaces: list[str]) -> tuple[list[SourcePlan], pl.DataFrame]:
-    """One plan per source, and the spec rows pairing (workspace, metric) with the slot it reads."""
+# A slot's expression that failed on this window's data, by (source, expression), with DuckDB's error.
+FailedSlots = dict[tuple[str, str], str]
+
+
+def plan_extraction(
+    catalog: MetricCatalog, workspaces: list[str], failed: FailedSlots | None = None
+) -> tuple[list[SourcePlan], pl.DataFrame, list[MetricFailure]]:
+    """One plan per source, the spec rows pairing (workspace, metric) with the slot it reads, and the metrics
+    left out because their expression is one of the ``failed``."""
     plans: dict[str, SourcePlan] = {s: SourcePlan(s, [], []) for s in SOURCES}
     rows: list[dict[str, Any]] = []
+    left_out: list[MetricFailure] = []
     for ws in workspaces:
         for loaded in static_definitions(catalog, ws):
             d = loaded.definition
             plan = plans[d.source]
+            # computed even when it failed, so the paths it registers (and so every other slot's text) are the same
             expression = slot_expression(d, plan)
+            if failed and (d.source, expression) in failed:
+                left_out.append(MetricFailure(ws, d.key, failed[(d.source, expression)]))
+                continue
             if expression not in plan.slots:
                 plan.slots.append(expression)
             rows.append(
@@ -124,41 +151,89 @@ def plan_extraction(catalog: MetricCatalog, workspaces: list[str]) -> tuple[list
                 }
             )
     specs = pl.DataFrame(rows, schema=_SPEC_SCHEMA)
-    return [p for p in plans.values() if p.slots], specs
+    return [p for p in plans.values() if p.slots], specs, left_out
 
 
 def extract_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: TimeWindow) -> ExtractResult:
-    """Replace the window's static and sql_expr values in ``metrics.metric_values`` (one transaction)."""
+    """Replace the window's static and sql_expr values in ``metrics.metric_values`` (one transaction). A metric
+    whose SQL fails on the window's data is left out and listed in ``failed_metrics``; the others are written."""
     prepare(conn)
     params: dict[str, Any] = {"window_start": window.start, "window_end": window.end}
+    failed: FailedSlots = {}
     with unordered(conn):
-        return _extract(conn, catalog, window, params)
+        while True:
+            try:
+                return _extract(conn, catalog, window, params, failed)
+            except duckdb.Error:
+                found = _failing_slots(conn, catalog, params, failed)
+                if not found:  # not one metric's SQL: the run's own failure
+                    raise
+                failed |= found
+
+
+def _plan_window(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, failed: FailedSlots
+) -> tuple[list[SourcePlan], pl.DataFrame, list[MetricFailure]]:
+    """The plans for the workspaces of the catalog and of ``window_entities``."""
+    workspaces = sorted(
+        set(catalog.workspaces)
+        | {r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM window_entities").fetchall()}
+    )
+    return plan_extraction(catalog, workspaces, failed)
+
+
+def _extract_source(conn: duckdb.DuckDBPyConnection, plan: SourcePlan, slots: list[str], evaluated_at: Any) -> None:
+    run_script(
+        conn,
+        "facts/extract_static.sql",
+        {"source": plan.source, "data_paths": plan.data_paths or ["$"], "evaluated_at": evaluated_at},
+        slots=slots,
+        data=plan.narrowed_data(),
+    )
+
+
+def _failing_slots(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, params: dict[str, Any], failed: FailedSlots
+) -> FailedSlots:
+    """Each slot tried alone on the window (each in a transaction rolled back): those that fail, with the error."""
+    found: FailedSlots = {}
+    run_script(conn, "facts/window_entities.sql", params)
+    try:
+        plans, specs, _ = _plan_window(conn, catalog, failed)
+        for plan in plans:
+            for index, slot in enumerate(plan.slots):
+                alone = specs.filter((pl.col("source") == plan.source) & (pl.col("slot") == index))
+                register_frame(conn, "metric_specs", alone.with_columns(slot=pl.lit(0, pl.Int64)))
+                conn.execute("BEGIN TRANSACTION")
+                try:
+                    _extract_source(conn, plan, [slot], utc_now())
+                except duckdb.Error as exc:
+                    found[(plan.source, slot)] = str(exc).splitlines()[0]
+                finally:
+                    conn.execute("ROLLBACK")
+    finally:
+        conn.execute("DROP TABLE IF EXISTS window_entities")
+    return found
 
 
 def _extract(
-    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: TimeWindow, params: dict[str, Any]
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    window: TimeWindow,
+    params: dict[str, Any],
+    failed: FailedSlots,
 ) -> ExtractResult:
     conn.execute("BEGIN TRANSACTION")
     try:
         run_script(conn, "facts/window_entities.sql", params)
-        workspaces = sorted(
-            set(catalog.workspaces)
-            | {r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM window_entities").fetchall()}
-        )
-        plans, specs = plan_extraction(catalog, workspaces)
+        plans, specs, left_out = _plan_window(conn, catalog, failed)
         register_frame(conn, "metric_specs", specs)
         stale_before = _count(conn, "SELECT count(*) FROM ops.stale_periods")
         run_script(conn, "facts/replace_window.sql", params)
         stale_after = _count(conn, "SELECT count(*) FROM ops.stale_periods")
         evaluated_at = utc_now()
         for plan in plans:
-            run_script(
-                conn,
-                "facts/extract_static.sql",
-                {"source": plan.source, "data_paths": plan.data_paths or ["$"], "evaluated_at": evaluated_at},
-                slots=plan.slots,
-                data=plan.narrowed_data(),
-            )
+            _extract_source(conn, plan, plan.slots, evaluated_at)
         written = {"window_start": window.start, "window_end": window.end, "evaluated_at": evaluated_at}
         by_status_and_metric = conn.execute(
             "SELECT status, metric_key, count(*) FROM metrics.metric_values WHERE occurred_at >= $window_start "
@@ -176,6 +251,7 @@ def _extract(
             values_by_status=by_status,
             values_by_metric=by_metric,
             stale_hours=stale_after - stale_before,
+            failed_metrics=left_out,
         )
         conn.execute("DROP TABLE window_entities")
         conn.execute("COMMIT")

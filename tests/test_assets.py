@@ -77,6 +77,7 @@ def test_values_layer(resource: MetricStoreResource) -> None:
         ("one_value_per_entity", True),
         ("required_metrics_present", True),
         ("custom_definitions_valid", True),
+        ("metric_sql_ran", True),
     }
 
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import anthropic
 from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
 
 from metricstore.definitions import ClassLabel, ExtractField, MetricDefinition
 from metricstore.evaluation.base import Conversation
 from metricstore.evaluation.redact import redact
+from metricstore.evaluation.sandbox import PromptSandbox, render_bounded
 
 # Short on purpose: it is paid on every call, and the JSON schema already fixes the answer's shape.
 SYSTEM_PROMPT = """\
@@ -69,7 +69,7 @@ def _escaped_output(value: Any) -> str:
     return value if type(value) is _Structure else escape_data(str(value))
 
 
-_SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_escaped_output)
+_SANDBOX = PromptSandbox(undefined=StrictUndefined, autoescape=False, finalize=_escaped_output)
 
 
 @lru_cache(maxsize=256)
@@ -87,8 +87,8 @@ def _label_text(item: str | ClassLabel | ExtractField) -> str:
 
 
 def render_metric_prompt(metric: MetricDefinition, conversation: Conversation, *, redacted: bool) -> str:
-    """The metric's ``ai_query_prompt`` rendered in Jinja's sandbox with StrictUndefined, every variable's
-    output escaped as data."""
+    """The metric's ``ai_query_prompt`` rendered in Jinja's sandbox with StrictUndefined and bounded time and
+    output (metricstore.evaluation.sandbox), every variable's output escaped as data."""
     if not metric.ai_query_prompt:
         return ""
     clean = redact if redacted else (lambda text: text)
@@ -107,7 +107,7 @@ def render_metric_prompt(metric: MetricDefinition, conversation: Conversation, *
         "direction": conversation.direction,
         "conversation_id": conversation.conversation_id,
     }
-    return _template(metric.ai_query_prompt).render(**variables)
+    return render_bounded(_template(metric.ai_query_prompt), variables)
 
 
 def conversation_block(conversation: Conversation, *, redacted: bool) -> str:

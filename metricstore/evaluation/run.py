@@ -50,6 +50,7 @@ from metricstore.evaluation.store import (
     value_row,
     write_evaluations,
 )
+from metricstore.prompt_check import prompt_problem
 from metricstore.warehouse import prepare, register_frame, run_script
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
@@ -429,8 +430,14 @@ async def _fan_out(
         model = _model_for(item.tier, tiers)
         keys = item.cache_keys(tiers)
         answers: dict[str, Evaluation] = {k: cached[key] for k, key in keys.items() if key in cached}
-        todo = [m for m in item.metrics if m.key not in answers]
         conversation_id = item.conversation.conversation_id
+        # a prompt that does not render for this conversation fails its own metric here, not the call or the run
+        for m in item.metrics:
+            problem = None if m.key in answers else prompt_problem(m, item.conversation, redacted=settings.redact)
+            if problem is not None:
+                error = f"ai_query_prompt {problem}"
+                answers[m.key] = Evaluation(m.key, m.definition_version, conversation_id, "error", error=error)
+        todo = [m for m in item.metrics if m.key not in answers]
 
         def unanswered(status: Status, **fields: Any) -> None:
             for m in todo:
