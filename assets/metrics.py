@@ -69,6 +69,12 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
         result = extract_window(conn, catalog, window)
         duplicates = quality.duplicate_metric_values(conn, window)
         missing = quality.missing_required_values(conn, window)
+        unconfigured = quality.events_without_definitions(conn, window, catalog.workspaces)
+    if unconfigured:
+        context.log.warning(
+            "events of workspaces without a definitions folder (built-in metrics only): "
+            + ", ".join(f"{ws} ({n} events)" for ws, n in unconfigured)
+        )
     by_metric = sorted(result.values_by_metric.items())
     refused = [(ws, e.file, e.key, e.field, e.message) for ws, e in catalog.refusals]
     if refused:
@@ -95,6 +101,8 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
             "values_invalid": result.values_by_status.get("invalid", 0),
             "stale_hours_marked": result.stale_hours,
             "values_by_metric": MetadataValue.md(markdown_table(("metric", "values"), by_metric)),
+            "events_without_definitions": sum(n for _, n in unconfigured),
+            "workspaces_without_definitions": MetadataValue.json(dict(unconfigured)),
             "definitions_refused": len(refused),
             "workspaces_with_refused_definitions": MetadataValue.json(sorted(catalog.refused)),
             "metrics_failed": len(failed),

@@ -65,3 +65,16 @@ def duplicate_aggregates(conn: duckdb.DuckDBPyConnection, window: TimeWindow) ->
         "GROUP BY workspace_id, metric_key, granularity, period_start, source HAVING count(*) > 1)",
         window,
     )
+
+
+def events_without_definitions(
+    conn: duckdb.DuckDBPyConnection, window: TimeWindow, workspaces: list[str]
+) -> list[tuple[str, int]]:
+    """(workspace, events) of the window's events whose workspace has no definitions folder: they get the
+    built-in metrics only, which may not be what their owner meant."""
+    rows = conn.execute(
+        "SELECT workspace_id, count(*) FROM raw.events WHERE occurred_at >= $window_start "
+        "AND occurred_at < $window_end AND NOT list_contains($workspaces, workspace_id) GROUP BY ALL ORDER BY ALL",
+        {"window_start": window.start, "window_end": window.end, "workspaces": workspaces},
+    ).fetchall()
+    return [(str(ws), int(n)) for ws, n in rows]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
@@ -21,6 +21,9 @@ from metricstore.config import Settings
 from metricstore.run_lock import LockHolder, process_alive, writer_lock
 from metricstore.warehouse import connect, sql_text
 from metricstore.windows import HOUR, PARTITION_FORMAT, partition_key_for
+
+if TYPE_CHECKING:
+    from dagster._core.execution.plan.objects import StepFailureData
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -80,6 +83,8 @@ class RunSummary:
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
+    # (step, its innermost error) of each failed step
+    failed_steps: list[tuple[str, str]] = field(default_factory=list)
     # input tokens, output tokens, dollars of the run's model calls (None: the warehouse could not be read)
     llm_usage: tuple[int, int, float] | None = None
 
@@ -176,10 +181,39 @@ def run_hourly_job(
         if not evaluation.passed:
             summary.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        error = failure.step_failure_data.error if failure else None
-        summary.error = error.message.strip() if error else "the run failed"
+        summary.failed_steps = [
+            (e.step_key.replace("__", "/") if e.step_key else "-", _failure_cause(e.step_failure_data))
+            for e in result.all_events
+            if e.is_step_failure
+        ]
+        if summary.failed_steps:
+            summary.error = "; ".join(f"step {step} failed: {cause}" for step, cause in summary.failed_steps)
+        else:  # the run failed outside a step (e.g. starting up)
+            failure = next((e for e in result.all_events if e.is_run_failure), None)
+            summary.error = (failure.message if failure else None) or "the run failed before any step ran"
     return summary
+
+
+def _failure_cause(failure: StepFailureData) -> str:
+    """The innermost error of a failed step, with the details a Failure carries (file, line, metric, workspace)
+    and the place in the code it was raised."""
+    error = failure.error
+    if error is None:
+        return "no error recorded"
+    # Dagster wraps the user's exception in its own, whose message names only the step.
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    text = error.message.strip()
+    name = error.cls_name or ""
+    text = text.split(f"{name}: ", 1)[1] if f"{name}: " in text.split("\n", 1)[0] else text
+    if name and name != "Failure":  # a Failure's description is the message meant for the user
+        text = f"{name}: {text}"
+    details = failure.user_failure_data.metadata if failure.user_failure_data else {}
+    if details:
+        text += " (" + ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in details.items()) + ")"
+    if error.stack:
+        text += f" [{error.stack[-1].strip().splitlines()[0]}]"
+    return text
 
 
 def _llm_usage(warehouse: Path, run_id: str) -> tuple[int, int, float] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -221,3 +222,43 @@ def test_a_second_run_waits_for_the_one_that_writes(tmp_path: Path, small_landin
     assert second.returncode == 0, err
     assert "Traceback" not in err
     assert "hourly_metrics succeeded for 2026-11-20-10:00" in out
+
+
+def test_a_failed_run_says_which_step_failed_and_why(tmp_path: Path, small_landing: Path) -> None:
+    defs = tmp_path / "defs"
+    (defs / "builtin").mkdir(parents=True)
+    (defs / "builtin" / "bad.yaml").write_text("key: Bad Key\nname: x\nmetric_type: numerical\n")
+    env = _env(tmp_path, small_landing) | {"METRICSTORE_METRIC_DEFS": str(defs)}
+    done = _cli(env, "run", "--partition", "2026-11-20-10:00")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "hourly_metrics FAILED for 2026-11-20-10:00" in done.stdout
+    assert "failed steps: metrics/metric_values;" in done.stdout
+    assert "failed checks: none (the checks of steps that did not finish were not evaluated)" in done.stdout
+    error = done.stderr[done.stderr.index("\nerror: ") + 1 :]
+    assert error.startswith("error: step metrics/metric_values failed: built-in metric definitions are invalid:")
+    assert "bad.yaml: Bad Key: key: String should match pattern" in error
+    assert "in metric_values]\n" in error  # where it was raised
+    assert "input tokens" in done.stdout  # the usage line still prints after a failed step
+
+
+def test_events_of_a_workspace_without_definitions_are_reported_once(tmp_path: Path, landing: Path) -> None:
+    write_landing(
+        landing,
+        "call_intelligence/a.jsonl",
+        [
+            event("e1", "2026-11-20T10:05:00Z", workspace_id="ws_unknown", id="c1"),
+            event("e2", "2026-11-20T11:05:00Z", workspace_id="ws_unknown", id="c2"),
+            event("e3", "2026-11-20T11:15:00Z", workspace_id="ws_demo", id="c3"),
+        ],
+    )
+    defs = tmp_path / "defs"
+    shutil.copytree(REPO / "metric_defs" / "builtin", defs / "builtin")
+    (defs / "workspaces" / "ws_demo").mkdir(parents=True)
+    env = _env(tmp_path, landing) | {"METRICSTORE_METRIC_DEFS": str(defs)}
+    done = _cli(env, "run", "--from", "2026-11-20-10:00", "--to", "2026-11-20-11:00")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "without a definitions folder" in line]
+    assert len(lines) == 1
+    assert lines[0].split()[:3] == ["no", "definitions", "2"]
+    assert lines[0].endswith("built-in metrics only: ws_unknown (2)")

@@ -73,8 +73,10 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
     values = summary.metadata.get("metrics/metric_values", {})
     aggregates = summary.metadata.get("metrics/metric_aggregates", {})
     ai = summary.metadata.get("metrics/ai_metric_values", {})
+    unconfigured = values.get("events_without_definitions", 0)
     tokens_in, tokens_out, cost = summary.llm_usage or (0, 0, 0.0)
     status = "succeeded" if summary.success else "FAILED"
+    checks_none = "none" if summary.success else "none (the checks of steps that did not finish were not evaluated)"
     lines = [
         f"hourly_metrics {status} for {span} in {summary.seconds:.1f} s (run {summary.run_id[:8]}, see `make ui`)",
         f"  events ingested    {events.get('events_ingested', 0):>10,}   "
@@ -86,7 +88,17 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
         f"over budget {ai.get('skipped_budget', 0):,}, in batches {ai.get('pairs_in_batches', 0):,}",
         f"  aggregate rows     {aggregates.get('aggregate_rows_written', 0):>10,}",
         f"  failures           {events.get('quarantined_lines', 0):>10,}   quarantined lines (ops.quarantine); "
-        f"failed checks: {', '.join(summary.failed_checks) or 'none'}",
+        f"failed steps: {', '.join(step for step, _ in summary.failed_steps) or 'none'}; "
+        f"failed checks: {', '.join(summary.failed_checks) or checks_none}",
+        *(
+            [
+                f"  no definitions     {unconfigured:>10,}   events of workspaces without a definitions folder, "
+                "built-in metrics only: "
+                + ", ".join(f"{ws} ({n:,})" for ws, n in values.get("workspaces_without_definitions", {}).items())
+            ]
+            if unconfigured
+            else []
+        ),
         f"  model usage        {tokens_in:>10,}   input tokens, {tokens_out:,} output tokens, ${cost:.4f} "
         f"in {ai.get('calls', 0):,} calls" + ("" if summary.llm_usage else " (ops.llm_calls could not be read)"),
         f"  warehouse          {settings.warehouse.resolve()}   (the job writes it)",
@@ -95,7 +107,11 @@ def _run_and_report(first: str, last: str | None, budget: float | None = None, b
     ]
     click.echo("\n".join(lines))
     if not summary.success:
-        click.echo(f"error: {summary.error}", err=True)
+        for step, cause in summary.failed_steps:
+            click.echo(f"error: step {step} failed: {cause}", err=True)
+        if not summary.failed_steps:
+            click.echo(f"error: {summary.error}", err=True)
+        click.echo(f"The run's event log has the full traceback: `make ui`, run {summary.run_id}.", err=True)
         sys.exit(1)
 
 
