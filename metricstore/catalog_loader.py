@@ -27,6 +27,7 @@ from metricstore.definitions import (
     WorkspaceSettings,
     snake_key,
 )
+from metricstore.prompt_check import prompt_problem, sample_conversation
 
 # A workspace's committed, not yet applied custom set (written by metricstore.settings_store; not *.yaml).
 PENDING_DEFINITIONS = ".metrics.yaml.pending"
@@ -99,9 +100,27 @@ class MetricCatalog:
         return self.builtins + [d for ws in sorted(self.custom) for d in self.custom[ws]]
 
 
+MAX_FILE_BYTES = 1024 * 1024  # one definition file (50 metrics of the largest sizes fit in far less)
+
+
+class _DefinitionLoader(yaml.SafeLoader):
+    """YAML without aliases: an alias is a reference, and a few nested ones expand into billions of nodes once
+    read (an alias bomb); a definition file has no need of them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in definition files", mark)
+        return super().compose_node(parent, index)
+
+
 def _read_yaml(path: Path, errors: list[DefinitionError], rel: str) -> Any:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        errors.append(DefinitionError(rel, "-", "-", f"file is {size:,} bytes; at most {MAX_FILE_BYTES:,} are read"))
+        return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_DefinitionLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -230,6 +249,11 @@ def _parse_item(item: _Item, workspace_id: str | None, errors: list[DefinitionEr
     except ValidationError as exc:
         errors.extend(_validation_errors(exc, rel, label, names))
         return None
+    # What the run will do with the prompt, done now on a sample conversation: it must render.
+    problem = prompt_problem(definition, sample_conversation(definition)) if definition.ai_query_prompt else None
+    if problem is not None:
+        refused.append(DefinitionError(rel, label, names.get("ai_query_prompt", "ai_query_prompt"), problem))
+        errors.append(refused[-1])
     return None if refused else LoadedDefinition(definition, rel, workspace_id)
 
 

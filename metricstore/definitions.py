@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections import Counter
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -43,6 +44,8 @@ ExtractFieldType = Literal["date", "time", "datetime", "amount", "number", "id",
 
 AI_MODES = frozenset({"ai_classify", "ai_extract", "ai_sentiment", "ai_query"})
 MAX_CUSTOM_METRICS = 50
+MAX_LABELS = 200  # labels (or extract fields) of one metric
+MAX_EXAMPLES = 20  # examples of one label
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 # Which aggregations make sense for which value type; `ratio` is derived from two other metrics.
@@ -86,7 +89,7 @@ class ClassLabel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=128)
     description: str = Field(default="", max_length=2000)
-    examples: list[str] = Field(default_factory=list)
+    examples: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 
 
 class ExtractField(BaseModel):
@@ -142,6 +145,7 @@ class MetricDefinition(BaseModel):
     ai_query_prompt: str | None = Field(default=None, max_length=8000)
     ai_labels: list[Label] | None = Field(
         default=None,
+        max_length=MAX_LABELS,
         description="ai_classify: labels (a string or {name, description, examples}); "
         "ai_extract: fields {name, type, description}.",
     )
@@ -271,8 +275,7 @@ class MetricDefinition(BaseModel):
         elif labels is not None and mode != "ai_sentiment":
             return [("ai_labels", "ai_labels are only used by ai_classify, ai_extract and ai_sentiment")]
         if labels:
-            names = self.label_names
-            duplicated = sorted({n for n in names if names.count(n) > 1})
+            duplicated = sorted(name for name, n in Counter(self.label_names).items() if n > 1)
             if duplicated:
                 return [("ai_labels", f"duplicate labels: {', '.join(duplicated)}")]
         return []
