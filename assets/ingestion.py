@@ -29,7 +29,15 @@ from metricstore.ingest import ingest_window
         "Every valid landing event of the hour (one row per event_id across all hours); bad lines and unreadable "
         "or unsupported files go to ops.quarantine."
     ),
-    check_specs=[AssetCheckSpec("event_ids_unique", asset=["raw", "events"], blocking=True)],
+    check_specs=[
+        AssetCheckSpec(
+            "event_ids_unique",
+            asset=["raw", "events"],
+            blocking=True,
+            description="No event_id of the window's events is stored twice anywhere in raw.events (one event_id "
+            "is one event across hours).",
+        )
+    ],
 )
 def landed_events(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:
     window = run_window(context)

@@ -35,7 +35,12 @@ AGGREGATES_KEY = ["metrics", "metric_aggregates"]
     kinds={"duckdb"},
     description="One row per metric, entity and definition version: static and sql_expr metrics.",
     check_specs=[
-        AssetCheckSpec("one_value_per_entity", asset=VALUES_KEY, blocking=True),
+        AssetCheckSpec(
+            "one_value_per_entity",
+            asset=VALUES_KEY,
+            blocking=True,
+            description="One row per metric, entity and definition version in the window.",
+        ),
         AssetCheckSpec(
             "required_metrics_present",
             asset=VALUES_KEY,
@@ -146,8 +151,17 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
     kinds={"duckdb"},
     description="Hourly and daily aggregates per metric and source; feeds metric_latest and metric_trend.",
     check_specs=[
-        AssetCheckSpec("one_row_per_period", asset=AGGREGATES_KEY, blocking=True),
-        AssetCheckSpec("rates_within_unit_interval", asset=AGGREGATES_KEY),
+        AssetCheckSpec(
+            "one_row_per_period",
+            asset=AGGREGATES_KEY,
+            blocking=True,
+            description="One aggregate row per metric, granularity, period and source.",
+        ),
+        AssetCheckSpec(
+            "rates_within_unit_interval",
+            asset=AGGREGATES_KEY,
+            description="Every ratio and rate aggregate lies between 0 and 1.",
+        ),
     ],
 )
 def metric_aggregates(context: AssetExecutionContext, metricstore: MetricStoreResource) -> MaterializeResult:

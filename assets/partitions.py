@@ -1,10 +1,44 @@
-"""The partitioning every metricstore asset shares: UTC hours."""
+"""The partitioning every metricstore asset shares: UTC hours from a configured first hour."""
 
+import os
 import warnings
+from datetime import datetime
+from pathlib import Path
 
 from dagster import BackfillPolicy, BetaWarning, HourlyPartitionsDefinition
 
-hourly_partitions = HourlyPartitionsDefinition(start_date="2025-01-01-00:00", timezone="UTC")
+from metricstore.windows import PARTITION_FORMAT, PARTITIONS_START, partition_key_for
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Written by `metricstore demo` into the Dagster home: the first hour of its window.
+PARTITIONS_START_FILE = "partitions_start"
+
+
+def dagster_home() -> Path:
+    """$DAGSTER_HOME, else ``.dagster`` in the repository."""
+    return Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster").resolve()
+
+
+def partitions_start() -> str:
+    """The first hourly partition: $METRICSTORE_PARTITIONS_START, else the hour `metricstore demo` wrote into the
+    Dagster home, else 2025-01-01-00:00 (also the earliest allowed: older events are quarantined at ingestion)."""
+    setting = os.environ.get("METRICSTORE_PARTITIONS_START")
+    where = "METRICSTORE_PARTITIONS_START"
+    if not setting:
+        written = dagster_home() / PARTITIONS_START_FILE
+        setting, where = (written.read_text().strip(), str(written)) if written.is_file() else ("", "")
+    if not setting:
+        return partition_key_for(PARTITIONS_START)
+    try:
+        start = datetime.strptime(setting, PARTITION_FORMAT)
+    except ValueError:
+        raise ValueError(f"{where}: '{setting}' is not an hourly partition key like 2026-11-20-10:00") from None
+    if start < PARTITIONS_START or start.minute:
+        raise ValueError(f"{where}: '{setting}' must be a whole hour from {partition_key_for(PARTITIONS_START)} on")
+    return setting
+
+
+hourly_partitions = HourlyPartitionsDefinition(start_date=partitions_start(), timezone="UTC")
 
 # A backfill of many hours runs as one run over the whole range: every step works on a time window.
 range_backfill = BackfillPolicy.single_run()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from assets.partitions import dagster_home
 from assets.resources import HOST_TAG, PID_TAG, process_tags
 from metricstore.config import Settings
 from metricstore.run_lock import LockHolder, process_alive, writer_lock
@@ -25,7 +26,6 @@ from metricstore.windows import HOUR, PARTITION_FORMAT, partition_key_for
 if TYPE_CHECKING:
     from dagster._core.execution.plan.objects import StepFailureData
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 # The run monitoring's per-run limit (dagster.yaml's max_runtime_seconds); "0" turns it off for a run.
@@ -38,7 +38,7 @@ LIVE_STATUSES = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRun
 
 def ensure_dagster_home() -> Path:
     """Use $DAGSTER_HOME, else ``.dagster`` in the repository; give it our dagster.yaml when it has none."""
-    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster").resolve()
+    home = dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config, shipped = home / "dagster.yaml", Path(__file__).with_name("dagster.yaml")
@@ -140,7 +140,8 @@ def run_hourly_job(
     for key in (first, last):
         if not partitions.has_partition_key(key):
             raise ValueError(
-                f"no partition {key}: partitions run from 2025-01-01-00:00 to {newest} (the last full hour)"
+                f"no partition {key}: partitions run from {partitions.get_first_partition_key()} to {newest} "
+                "(the last full hour; METRICSTORE_PARTITIONS_START sets the first)"
             )
     ensure_dagster_home()
     run_id = str(uuid.uuid4())

@@ -17,6 +17,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
 from assets.resources import HOST_TAG, PID_TAG
+from metricstore.demo import read_demo_manifest
 from metricstore.run_lock import writer_lock
 from tests.conftest import REPO, event, write_landing
 
@@ -183,6 +184,10 @@ def test_demo_writes_landing_and_is_idempotent(tmp_path: Path) -> None:
     first = _cli(env, "demo", "--hours", "3")
     assert first.returncode == 0, first.stderr
     assert "wrote demo landing data" in first.stdout
+    manifest = read_demo_manifest(tmp_path / "landing")
+    assert manifest is not None
+    written = Path(env["DAGSTER_HOME"]) / "partitions_start"
+    assert written.read_text() == manifest.start.strftime("%Y-%m-%d-%H:00\n")  # the UI starts at the demo's window
     query = "SELECT metric_key, granularity, period_start, source, value, sample_count FROM metrics.metric_aggregates"
     with duckdb.connect(env["METRICSTORE_WAREHOUSE"], read_only=True) as conn:
         before = sorted(conn.execute(query).fetchall())

@@ -40,6 +40,7 @@ def run(
 @click.option("--hours", default=48, show_default=True, help="Hours of demo data to write.")
 def demo(hours: int) -> None:
     """Write the demo landing data (when absent) and run the hourly job over its window."""
+    from assets.partitions import PARTITIONS_START_FILE
     from metricstore.demo import read_demo_manifest, write_demo_landing
     from metricstore.windows import HOUR, partition_key_for
 
@@ -54,6 +55,10 @@ def demo(hours: int) -> None:
         )
     else:
         click.echo(f"demo landing data already in {landing}/ (delete it to regenerate)")
+    # The Dagster UI shows partitions from the demo's first hour, not thousands of empty ones before it.
+    from orchestration.runner import ensure_dagster_home
+
+    (ensure_dagster_home() / PARTITIONS_START_FILE).write_text(partition_key_for(manifest.start) + "\n")
     _run_and_report(partition_key_for(manifest.start), partition_key_for(manifest.end - HOUR))
 
 
