@@ -313,6 +313,7 @@ def test_on_demand_evaluation_is_not_persisted_and_errors_are_clear(
             "extract_path": "$.duration",
             "aggregation": "avg",
         },
+        {**SATISFACTION, "key": "by_agent_note", "ai_query_prompt": "Rate it, given {{ call.agentNote }}."},
     )
     conversations(landing, 1)
     prepare(conn, landing, catalog, H12)
@@ -325,6 +326,7 @@ def test_on_demand_evaluation_is_not_persisted_and_errors_are_clear(
         ("nope", "c2026-11-20T120", "unknown_metric"),
         ("satisfaction", "c-missing", "unknown_conversation"),
         ("dur", "c2026-11-20T120", "unsupported_mode"),
+        ("by_agent_note", "c2026-11-20T120", "prompt_error"),  # this conversation has no agentNote
     ]:
         with pytest.raises(OnDemandError) as caught:
             evaluate_on_demand(conn, catalog, key, subject, client_factory=client_for(fake))

@@ -90,6 +90,7 @@ _ON_DEMAND_STATUS = {
     "unknown_metric": 404,
     "unknown_conversation": 404,
     "unsupported_mode": 422,
+    "prompt_error": 422,
     "no_api_key": 503,
     "model_error": 502,
 }

@@ -34,7 +34,7 @@ def evaluate(key: str, conversation_id: str, workspace_id: str | None, as_json: 
         sys.exit(2)
     except OnDemandError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2 if exc.kind in ("unknown_metric", "unknown_conversation", "unsupported_mode") else 1)
+        sys.exit(2 if exc.kind in ("unknown_metric", "unknown_conversation", "unsupported_mode", "prompt_error") else 1)
     if as_json:
         click.echo(json.dumps(asdict(evaluation), indent=2, default=str))
         return

@@ -16,13 +16,15 @@ from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import model_tiers
 from metricstore.evaluation.run import ClientFactory, conversation_from_row, default_client
+from metricstore.prompt_check import prompt_problem
 
 
 class OnDemandError(Exception):
     """A request that cannot be evaluated; ``kind`` says why (the API maps it to a status code)."""
 
     def __init__(self, kind: str, message: str):
-        self.kind = kind  # unknown_metric | unknown_conversation | unsupported_mode | no_api_key | model_error
+        # unknown_metric | unknown_conversation | unsupported_mode | prompt_error | no_api_key | model_error
+        self.kind = kind
         super().__init__(message)
 
 
@@ -81,6 +83,9 @@ def evaluate_on_demand(
     if metric.model_tier == "free":
         (evaluation,) = asyncio.run(LocalEvaluator().evaluate(conversation, [metric]))
         return evaluation
+    problem = prompt_problem(metric, conversation) if metric.ai_query_prompt else None
+    if problem:  # as the hourly run does: this conversation cannot be asked this metric's prompt
+        raise OnDemandError("prompt_error", f"'{key}' cannot be asked of '{conversation_id}': {problem}")
 
     async def ask() -> Evaluation:
         client = client_factory()  # inside the event loop that uses it
