@@ -13,8 +13,9 @@ from dagster import (
 
 from assets.partitions import hourly_partitions, range_backfill
 from assets.resources import MetricStoreResource
-from assets.windows import markdown_table, run_window
+from assets.windows import markdown_table, per_hour_metadata, run_window
 from metricstore import quality
+from metricstore.hourly_rows import rows_per_hour
 from metricstore.ingest import ingest_window
 
 
@@ -46,6 +47,7 @@ def landed_events(context: AssetExecutionContext, metricstore: MetricStoreResour
     with metricstore.connect() as conn:
         result = ingest_window(conn, settings.landing, window)
         duplicates = quality.duplicate_event_ids(conn, window)
+        per_hour_metadata(context, "events_ingested", rows_per_hour(conn, "events", window))
     seconds = time.perf_counter() - started
     if result.quarantined:
         context.log.warning(

@@ -15,12 +15,13 @@ from dagster import (
 from assets.ingestion import landed_events
 from assets.partitions import hourly_partitions, range_backfill
 from assets.resources import MetricStoreResource
-from assets.windows import markdown_table, run_window
+from assets.windows import markdown_table, per_hour_metadata, run_window
 from metricstore import quality
 from metricstore.aggregate import aggregate_window
 from metricstore.catalog import write_catalog_table
 from metricstore.catalog_loader import DefinitionsInvalid
 from metricstore.extract import extract_window
+from metricstore.hourly_rows import rows_per_hour
 
 VALUES_KEY = ["metrics", "metric_values"]
 AGGREGATES_KEY = ["metrics", "metric_aggregates"]
@@ -75,6 +76,7 @@ def metric_values(context: AssetExecutionContext, metricstore: MetricStoreResour
         duplicates = quality.duplicate_metric_values(conn, window)
         missing = quality.missing_required_values(conn, window)
         unconfigured = quality.events_without_definitions(conn, window, catalog.workspaces)
+        per_hour_metadata(context, "values_written", rows_per_hour(conn, "metric_values", window))
     if unconfigured:
         context.log.warning(
             "events of workspaces without a definitions folder (built-in metrics only): "
@@ -171,6 +173,7 @@ def metric_aggregates(context: AssetExecutionContext, metricstore: MetricStoreRe
         result = aggregate_window(conn, catalog, window)
         duplicates = quality.duplicate_aggregates(conn, window)
         bad_rates = quality.rates_outside_unit_interval(conn, window)
+        per_hour_metadata(context, "aggregate_rows_written", rows_per_hour(conn, "hourly_aggregates", window))
         preview = conn.execute(
             "SELECT metric_key, source, round(value, 3), sample_count FROM metrics.metric_aggregates "
             "WHERE granularity = 'daily' AND period_start = date_trunc('day', ?::TIMESTAMP) "

@@ -173,11 +173,13 @@ def run_hourly_job(
             seconds=time.perf_counter() - started,
             llm_usage=_llm_usage(Settings.from_env().warehouse, run_id),
         )
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        summary.metadata[materialization.asset_key.to_user_string()] = {
-            k: getattr(v, "value", v) for k, v in materialization.metadata.items()
-        }
+    # The run's totals are the steps' outputs (a range run's materializations carry each hour's own numbers).
+    for event in result.all_events:
+        # (an asset's own output is "result"; its checks have outputs of their own)
+        if event.is_successful_output and event.step_key and event.step_output_data.output_name == "result":
+            summary.metadata[event.step_key.replace("__", "/")] = {
+                k: getattr(v, "value", v) for k, v in event.step_output_data.metadata.items()
+            }
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             summary.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")

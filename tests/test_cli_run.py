@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
 from assets.resources import HOST_TAG, PID_TAG
 from metricstore.demo import read_demo_manifest
@@ -267,3 +267,30 @@ def test_events_of_a_workspace_without_definitions_are_reported_once(tmp_path: P
     assert len(lines) == 1
     assert lines[0].split()[:3] == ["no", "definitions", "2"]
     assert lines[0].endswith("built-in metrics only: ws_unknown (2)")
+
+
+def test_a_range_run_gives_each_partition_its_own_hour(
+    tmp_path: Path, small_landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(tmp_path, small_landing)
+    done = _cli(env, "run", "--from", "2026-11-20-09:00", "--to", "2026-11-20-11:00")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].split()[:3] == ["events", "ingested", "4"]  # the run's total
+    with _instance(env, monkeypatch) as instance:
+
+        def per_partition(key: list[str], name: str) -> list[tuple[str | None, object, object]]:
+            records = instance.fetch_materializations(AssetKey(key), limit=10).records
+            events = [r.asset_materialization for r in records if r.asset_materialization]
+            return sorted((m.partition, m.metadata[name].value, m.metadata["window"].value) for m in events)
+
+        # c2 at 09:35 UTC, c1 at 10:05, e3 and e4 at 11:xx (e3 delivered twice: one event)
+        assert per_partition(["raw", "events"], "events_ingested") == [
+            ("2026-11-20-09:00", 1, "[2026-11-20 09:00, 2026-11-20 10:00) UTC"),
+            ("2026-11-20-10:00", 1, "[2026-11-20 10:00, 2026-11-20 11:00) UTC"),
+            ("2026-11-20-11:00", 2, "[2026-11-20 11:00, 2026-11-20 12:00) UTC"),
+        ]
+        hourly_rows = [
+            int(str(n)) for _, n, _ in per_partition(["metrics", "metric_aggregates"], "aggregate_rows_written")
+        ]
+        assert hourly_rows[1] == 0  # c1's 10:05 snapshot was superseded at 11:20: nothing left in 10:00
+        assert hourly_rows[0] > 0 and hourly_rows[2] > 0
