@@ -56,14 +56,15 @@ class MetricStoreResource(ConfigurableResource):
         """Hold the warehouse's writer lock for the whole run, as `metricstore run` does (a no-op inside it): a
         run launched by the schedule or the UI waits for the one that writes. Tag the run with this process's
         pid and host first, so that a waiting run is told from a dead one."""
-        if context.instance is not None and context.run_id:
-            context.instance.add_run_tags(context.run_id, process_tags())
+        run_id = context.run.run_id if context.run is not None else "-"
+        if context.instance is not None and context.run is not None:
+            context.instance.add_run_tags(run_id, process_tags())
 
         def waiting(holder: LockHolder | None) -> None:
             if context.log is not None:
                 context.log.warning(f"waiting for {holder or 'another run'} to finish: one run writes the warehouse")
 
-        with writer_lock(self.settings().warehouse, context.run_id or "-", waiting):
+        with writer_lock(self.settings().warehouse, run_id, waiting):
             yield self
 
     def catalog(self) -> MetricCatalog:

@@ -127,6 +127,7 @@ def run_hourly_job(
     The run holds the warehouse's writer lock (metricstore/run_lock.py) from start to summary: while another run
     holds it, ``on_wait`` is told who and this one waits. Before starting, runs of the job whose process is gone
     are marked failed (:func:`fail_dead_runs`)."""
+    from orchestration.backfills import BACKFILL_TAG, new_backfill_id, record_range_backfill
     from orchestration.definitions import defs
 
     last = last or first
@@ -151,8 +152,10 @@ def run_hourly_job(
         single = start == end
         # This process watches its own run (fail_dead_runs): the daemon's max runtime does not apply to it.
         tags = {**process_tags(), MAX_RUNTIME_TAG: "0"}
-        if not single:
-            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last}
+        backfill_id = None if single else new_backfill_id()
+        if backfill_id:
+            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last, BACKFILL_TAG: backfill_id}
+        begun = time.time()
         result = job.execute_in_process(
             instance=instance,
             # The step logs stay in the run's event log (make ui); the terminal gets warnings and the summary.
@@ -173,6 +176,8 @@ def run_hourly_job(
             seconds=time.perf_counter() - started,
             llm_usage=_llm_usage(Settings.from_env().warehouse, run_id),
         )
+        if backfill_id:
+            record_range_backfill(instance, backfill_id, first, last, started=begun, success=result.success)
     # The run's totals are the steps' outputs (a range run's materializations carry each hour's own numbers).
     for event in result.all_events:
         # (an asset's own output is "result"; its checks have outputs of their own)

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster._core.execution.backfill import BulkActionStatus
 
 from assets.resources import HOST_TAG, PID_TAG
 from metricstore.demo import read_demo_manifest
@@ -294,3 +295,17 @@ def test_a_range_run_gives_each_partition_its_own_hour(
         ]
         assert hourly_rows[1] == 0  # c1's 10:05 snapshot was superseded at 11:20: nothing left in 10:00
         assert hourly_rows[0] > 0 and hourly_rows[2] > 0
+        # ... and the run is a completed backfill of the instance (the UI's Backfills tab)
+        [backfill] = instance.get_backfills()
+        assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
+        assert backfill.title == "metricstore run --from 2026-11-20-09:00 --to 2026-11-20-11:00"
+        [run] = instance.get_run_records()
+        assert run.dagster_run.tags["dagster/backfill"] == backfill.backfill_id
+        data = backfill.asset_backfill_data
+        assert data is not None
+        assert data.materialized_subset == data.target_subset
+        assert sorted(data.target_subset.get_partitions_subset(AssetKey(["raw", "events"])).get_partition_keys()) == [
+            "2026-11-20-09:00",
+            "2026-11-20-10:00",
+            "2026-11-20-11:00",
+        ]
