@@ -192,3 +192,10 @@ def test_answers_follow_a_definitions_change(client: TestClient, keys: KeyStore)
     docs = next(m for m in after["metrics"] if m["key"] == "docs_quality")
     assert docs["has_values"] is False  # defined now, computed by the next run
     assert client.get(f"/v1/{WS}/metrics/docs_quality", headers=admin).json()["points"] == []
+
+
+def test_latest_entities_take_the_same_limit_as_the_cli(client: TestClient, auth: dict[str, str]) -> None:
+    url = f"/v1/{WS}/metrics/latest"
+    one = client.get(url, params={"scope": "entity", "limit": 1}, headers=auth).json()
+    assert len(one["entities"]) == 1 and one["entities_truncated"] is True
+    assert_error(client.get(url, params={"limit": 10_001}, headers=auth), 422, "invalid_request")

@@ -38,10 +38,13 @@ async def latest(
     entity_id: Annotated[str | None, Query(max_length=256)] = None,
     service_id: Annotated[str | None, Query(max_length=256)] = None,
     session_id: Annotated[str | None, Query(max_length=256)] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=query.MAX_ENTITY_ROWS, description="At most this many entity values, newest first.")
+    ] = 1000,
 ) -> Response:
     """The latest value of every metric of the workspace."""
     return await context.answers.answer(
-        ("latest", ws, source, scope, entity_type, entity_id, service_id, session_id),
+        ("latest", ws, source, scope, entity_type, entity_id, service_id, session_id, limit),
         published=context.published,
         catalog=catalog,
         compute=lambda conn: query.latest(
@@ -54,6 +57,7 @@ async def latest(
             entity_id=entity_id,
             service_id=service_id,
             session_id=session_id,
+            limit=limit,
         ),
     )
 
