@@ -19,7 +19,6 @@ days a run changed (an hourly run: one or two days; the 24-hour AI lookback), no
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from metricstore.config import Settings
+from metricstore.durable import fsync_directory, fsync_file
 from metricstore.warehouse import scalar, sql_text
 from metricstore.windows import utc_now
 
@@ -48,6 +48,8 @@ COPIED_TABLES = (
 )
 # Views over the relations above, as sql/schema.sql defines them in the warehouse.
 REPORTING_VIEWS = ("metrics.metric_latest", "metrics.metric_trend", "metrics.metric_catalog")
+# The name the snapshot being built is attached under (not a name a warehouse file is likely to have).
+ALIAS = "metricstore_snapshot_being_built"
 # A superseded part stays on disk this long, for readers that opened an older snapshot and still query it.
 GRACE = timedelta(hours=1)
 
@@ -165,8 +167,8 @@ def _write_part(
     if not rows:
         target.unlink(missing_ok=True)
         return None, 0, 0
-    _fsync(target)
-    _fsync_directory(target.parent)
+    fsync_file(target)
+    fsync_directory(target.parent)
     return str(target), int(rows), target.stat().st_size
 
 
@@ -192,19 +194,19 @@ def _build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, parts: dict[s
     """Write the snapshot file: views over the parts, copies of the small tables, the reporting views."""
     target.unlink(missing_ok=True)
     warehouse = scalar(conn, "SELECT current_database()")
-    conn.execute(f"ATTACH {_quoted(target)} AS snapshot")
+    conn.execute(f"ATTACH {_quoted(target)} AS {ALIAS}")
     try:
         for schema in ("raw", "metrics", "ops"):
-            conn.execute(f"CREATE SCHEMA snapshot.{schema}")
+            conn.execute(f"CREATE SCHEMA {ALIAS}.{schema}")
         for relation, files in parts.items():
             if files:
                 listed = ", ".join(_quoted(Path(f)) for f in files)
                 # DDL takes no parameters: the list is of paths we made, quoted
-                conn.execute(f"CREATE VIEW snapshot.{relation} AS SELECT * FROM read_parquet([{listed}])")  # noqa: S608
+                conn.execute(f"CREATE VIEW {ALIAS}.{relation} AS SELECT * FROM read_parquet([{listed}])")  # noqa: S608
             else:  # nothing yet: an empty table with the relation's columns
-                conn.execute(f"CREATE TABLE snapshot.{relation} AS SELECT * FROM {relation} LIMIT 0")  # noqa: S608
+                conn.execute(f"CREATE TABLE {ALIAS}.{relation} AS SELECT * FROM {relation} LIMIT 0")  # noqa: S608
         for table in COPIED_TABLES:
-            conn.execute(f"CREATE TABLE snapshot.{table} AS SELECT * FROM {table}")  # noqa: S608 (allow-listed)
+            conn.execute(f"CREATE TABLE {ALIAS}.{table} AS SELECT * FROM {table}")  # noqa: S608 (allow-listed)
         for view in REPORTING_VIEWS:
             schema, name = view.split(".")
             sql = scalar(
@@ -214,28 +216,19 @@ def _build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, parts: dict[s
                 [schema, name],
             )
             # The view's own text, created in the snapshot, where its names resolve to the snapshot's relations.
-            conn.execute("USE snapshot")
+            conn.execute(f"USE {ALIAS}")
             try:
                 conn.execute(sql)
             finally:
-                conn.execute(f"USE {warehouse}")
+                conn.execute(f"USE {_identifier(warehouse)}")
     finally:
-        conn.execute("DETACH snapshot")
-    _fsync(target)
+        conn.execute(f"DETACH {ALIAS}")
+    fsync_file(target)
 
 
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    """Make the names in a folder durable (a rename or a new file is only on disk once its folder is synced)."""
-    directory = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+def _identifier(name: str) -> str:
+    """A database name as a quoted SQL identifier (a warehouse file may be called `my-warehouse.duckdb`)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quoted(path: Path) -> str:
@@ -246,7 +239,7 @@ def _quoted(path: Path) -> str:
 def _replace(tmp: Path, published: Path) -> None:
     """Atomically put the new snapshot in place (and make the rename durable)."""
     tmp.replace(published)
-    _fsync_directory(published.parent)
+    fsync_directory(published.parent)
 
 
 def _delete_old_parts(conn: duckdb.DuckDBPyConnection, folder: Path, published: Path, now: datetime) -> int:

@@ -41,6 +41,7 @@ from metricstore.catalog_loader import (
     check_custom_definitions,
     collect_catalog,
 )
+from metricstore.durable import fsync_directory
 
 WORKSPACE_FILE = "workspace.yaml"
 METRICS_FILE = "metrics.yaml"
@@ -242,14 +243,14 @@ def _apply(ws_dir: Path) -> None:
     for path in _definition_files(ws_dir):
         if path != ws_dir / METRICS_FILE:
             path.unlink()
-            _fsync_dir(path.parent)
+            fsync_directory(path.parent)
     staged = ws_dir / HISTORY_DIR / STAGED_RECORD
     if staged.exists():  # before the final rename, which is what marks the change as finished
         version = Change.model_validate_json(staged.read_text(encoding="utf-8")).version
         staged.replace(ws_dir / HISTORY_DIR / f"v{version:04d}.json")
-        _fsync_dir(staged.parent)
+        fsync_directory(staged.parent)
     (ws_dir / PENDING_DEFINITIONS).replace(ws_dir / METRICS_FILE)
-    _fsync_dir(ws_dir)
+    fsync_directory(ws_dir)
 
 
 def _finish_interrupted(ws_dir: Path) -> None:
@@ -279,13 +280,4 @@ def _write_atomically(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # A rename or unlink is durable once its directory is flushed.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(path.parent)

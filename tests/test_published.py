@@ -168,3 +168,16 @@ def test_a_crash_while_publishing_loses_nothing(
         assert conn.execute("SELECT count(*) FROM ops.publish_pending").fetchall() == [(0,)]
     assert _rows(resource.published, VALUES_SQL) == _rows(resource.warehouse, VALUES_SQL)
     assert _rows(resource.published, AGGREGATES_SQL) == _rows(resource.warehouse, AGGREGATES_SQL)
+
+
+def test_a_warehouse_named_like_a_file_not_an_identifier_publishes(tmp_path: Path, landing: Path) -> None:
+    write_landing(landing, "call_intelligence/a.jsonl", [event("e1", "2026-11-20T10:05:00Z", id="c1", duration=7)])
+    resource = MetricStoreResource(
+        warehouse=str(tmp_path / "my warehouse-2.duckdb"),
+        landing=str(landing),
+        metric_defs=str(REPO / "metric_defs"),
+        published=str(tmp_path / "published" / "wh.duckdb"),
+    )
+    assert _run(resource, "2026-11-20-10:00")["days_republished"] == 1
+    sql = "SELECT value_num FROM metrics.metric_values WHERE metric_key = 'total_talk_time'"
+    assert _rows(resource.published, sql) == [(7.0,)]

@@ -27,6 +27,7 @@ from typing import IO, Any
 import duckdb
 
 from metricstore.definitions import MetricDefinition
+from metricstore.durable import fsync_directory
 from metricstore.evaluation.base import Conversation, Evaluation
 from metricstore.evaluation.claude import CallRecord
 from metricstore.evaluation.store import cache_key, cache_row, call_row, content_hash, write_evaluations
@@ -90,7 +91,7 @@ class CallJournal:
             return
         if self._file is None:
             self._file = self.path.open("a", encoding="utf-8")
-            _fsync_folder(self.path.parent)  # the file's name survives a machine crash too
+            fsync_directory(self.path.parent)  # the file's name survives a machine crash too
         line = {"entry": entry, "tier": tier, "run_id": self.run_id, "at": utc_now(), "record": asdict(record)}
         # Written synchronously from the event loop: nothing else runs between an answer's arrival and this line.
         self._file.write(json.dumps({**line, **extra}, default=str) + "\n")
@@ -126,11 +127,3 @@ def replay_journals(conn: duckdb.DuckDBPyConnection) -> int:
         path.unlink()
         calls += len(rows)
     return calls
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

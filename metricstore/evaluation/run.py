@@ -196,11 +196,6 @@ def load_conversations(
     return {(r["workspace_id"], r["conversation_id"]): conversation_from_row(r) for r in rows.iter_rows(named=True)}
 
 
-def load_conversation(conn: duckdb.DuckDBPyConnection, workspace_id: str, conversation_id: str) -> Conversation | None:
-    """A conversation by its latest snapshot in the warehouse, or None."""
-    return load_conversations(conn, [(workspace_id, conversation_id)]).get((workspace_id, conversation_id))
-
-
 @dataclass
 class _Work:
     conversation: Conversation
