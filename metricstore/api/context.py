@@ -98,17 +98,10 @@ async def get_context(request: Request) -> ApiContext:  # async: cheap dependenc
     return context
 
 
-def published_connection(context: Annotated[ApiContext, Depends(get_context)]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The published warehouse, for one request (503 with the error shape when nothing is published)."""
-    with context.published.connect() as conn:
-        yield conn
-
-
 async def metric_catalog(context: Annotated[ApiContext, Depends(get_context)]) -> MetricCatalog:
     """The definitions as the next run will read them (a settings change shows at the next request)."""
     return context.catalogs.current()
 
 
 Context = Annotated[ApiContext, Depends(get_context)]
-PublishedConnection = Annotated[duckdb.DuckDBPyConnection, Depends(published_connection)]
 Catalog = Annotated[MetricCatalog, Depends(metric_catalog)]

@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 
 from metricstore import query
 from metricstore.api.auth import Reader, WorkspaceId
-from metricstore.api.context import Catalog, Context, PublishedConnection
+from metricstore.api.context import Catalog, Context
 from metricstore.api.errors import error_responses
 from metricstore.definitions import KEY_PATTERN
 from metricstore.evaluation.base import Status
-from metricstore.evaluation.on_demand import evaluate_on_demand
+from metricstore.evaluation.on_demand import evaluate_subject, on_demand_subject
 from metricstore.query import CatalogResponse, EntityType, LatestResponse, Scope, Source, TrendResponse, ValuesResponse
 
 router = APIRouter(prefix="/v1/{ws}/metrics", tags=["metrics"])
@@ -153,9 +153,12 @@ def evaluate(
     _: Reader,
     context: Context,
     catalog: Catalog,
-    conn: PublishedConnection,
 ) -> EvaluationResponse:
     """Evaluate an AI metric on one conversation now: 404 unknown metric or conversation, 422 not an AI metric,
     503 no model key for its tier, 502 the model call failed."""
-    evaluation = evaluate_on_demand(conn, catalog, key, body.subject_id, ws, client_factory=context.client_factory)
+    # The published snapshot is read, then released before the model call: a call of many seconds must not keep
+    # the next snapshot from being opened by the other requests.
+    with context.published.connect() as conn:
+        metric, conversation = on_demand_subject(conn, catalog, key, body.subject_id, ws)
+    evaluation = evaluate_subject(metric, conversation, client_factory=context.client_factory)
     return EvaluationResponse.model_validate(asdict(evaluation))

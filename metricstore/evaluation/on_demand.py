@@ -69,6 +69,19 @@ def evaluate_on_demand(
     client_factory: ClientFactory = default_client,
 ) -> Evaluation:
     """Evaluate ``key`` on the latest snapshot of ``conversation_id``; raise :class:`OnDemandError`."""
+    metric, conversation = on_demand_subject(conn, catalog, key, conversation_id, workspace_id)
+    return evaluate_subject(metric, conversation, client_factory=client_factory)
+
+
+def on_demand_subject(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: MetricCatalog,
+    key: str,
+    conversation_id: str,
+    workspace_id: str | None = None,
+) -> tuple[MetricDefinition, Conversation]:
+    """The AI metric and the conversation an on-demand evaluation asks about, read from ``conn``; the model call
+    (:func:`evaluate_subject`) needs no connection, so a server can release it before calling."""
     workspace_id = workspace_id or conversation_workspace(conn, conversation_id)
     metric = find_metric(catalog, workspace_id, key)
     if not metric.is_ai:
@@ -80,6 +93,14 @@ def evaluate_on_demand(
     conversation = find_conversation(conn, workspace_id, conversation_id)
     if conversation is None:
         raise OnDemandError("unknown_conversation", f"no conversation '{conversation_id}' in workspace {workspace_id}")
+    return metric, conversation
+
+
+def evaluate_subject(
+    metric: MetricDefinition, conversation: Conversation, *, client_factory: ClientFactory = default_client
+) -> Evaluation:
+    """Evaluate one AI metric on one conversation now; raise :class:`OnDemandError` (prompt, key, model)."""
+    key, conversation_id = metric.key, conversation.conversation_id
     if metric.model_tier == "free":
         (evaluation,) = asyncio.run(LocalEvaluator().evaluate(conversation, [metric]))
         return evaluation
