@@ -10,6 +10,10 @@ one invalid built-in makes :func:`load_catalog` raise.
 
 from __future__ import annotations
 
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,8 @@ from metricstore.prompt_check import prompt_problem, sample_conversation
 
 # A workspace's committed, not yet applied custom set (written by metricstore.settings_store; not *.yaml).
 PENDING_DEFINITIONS = ".metrics.yaml.pending"
+# The settings store's lock of a workspace folder: its writers hold it exclusively, the loader shares it.
+SETTINGS_LOCK = ".settings.lock"
 
 
 @dataclass(frozen=True)
@@ -370,20 +376,51 @@ def collect_catalog(root: Path) -> tuple[MetricCatalog, list[DefinitionError]]:
         # A settings change committed but not yet applied (metricstore.settings_store, killed mid-write) is the
         # workspace's whole custom set: read it instead of the files it replaces, never a mix of old and new.
         pending = ws_dir / PENDING_DEFINITIONS
-        committed = pending.is_file()
-        for path in _yaml_files(ws_dir):
-            if path.name == "workspace.yaml" and path.parent == ws_dir:
-                _load_settings(path, ws, catalog, ws_errors)
-            elif not committed:
-                items += _file_items(path, ws_errors)
-        if committed:
-            items = _file_items(pending, ws_errors)
+        with _reading(ws_dir):  # not while a settings change replaces the files
+            committed = pending.is_file()
+            for path in _yaml_files(ws_dir):
+                if path.name == "workspace.yaml" and path.parent == ws_dir:
+                    _load_settings(path, ws, catalog, ws_errors)
+                elif not committed:
+                    items += _file_items(path, ws_errors)
+            if committed:
+                items = _file_items(pending, ws_errors)
         # the same check the settings API runs on a custom set sent as JSON (check_custom_definitions)
         catalog.custom[ws] = _check_definitions(items, ws, catalog.builtins, ws_errors)
         if ws_errors:
             catalog.refused[ws] = ws_errors
         errors += ws_errors
     return catalog, errors
+
+
+# The workspace folders whose settings lock this thread holds exclusively (it reads them without waiting on itself).
+_WRITING = threading.local()
+
+
+@contextmanager
+def settings_write_lock(ws_dir: Path) -> Iterator[None]:
+    """Hold the workspace's settings lock exclusively: readers of its definitions wait until the change is done."""
+    held: set[Path] = _WRITING.__dict__.setdefault("folders", set())
+    with (ws_dir / SETTINGS_LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        held.add(ws_dir.resolve())
+        try:
+            yield
+        finally:
+            held.discard(ws_dir.resolve())
+
+
+@contextmanager
+def _reading(ws_dir: Path) -> Iterator[None]:
+    """Share the workspace's settings lock while its files are read (a folder the settings API never wrote has
+    no lock file, and no writer to wait for; the thread that is writing it reads without waiting on itself)."""
+    lock = ws_dir / SETTINGS_LOCK
+    if ws_dir.resolve() in _WRITING.__dict__.get("folders", set()) or not lock.is_file():
+        yield
+        return
+    with lock.open("rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)  # released when the file closes
+        yield
 
 
 def _load_settings(path: Path, ws: str, catalog: MetricCatalog, errors: list[DefinitionError]) -> None:

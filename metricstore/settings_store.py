@@ -19,12 +19,9 @@ on the next run.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +37,7 @@ from metricstore.catalog_loader import (
     MetricCatalog,
     check_custom_definitions,
     collect_catalog,
+    settings_write_lock,
 )
 from metricstore.durable import fsync_directory
 
@@ -47,7 +45,6 @@ WORKSPACE_FILE = "workspace.yaml"
 METRICS_FILE = "metrics.yaml"
 HISTORY_DIR = ".history"
 STAGED_RECORD = ".pending.json"
-LOCK_FILE = ".settings.lock"
 MODELINE = "# yaml-language-server: $schema=../../schema/metric-definitions.schema.json\n"
 
 
@@ -109,7 +106,7 @@ def replace_definitions(
     :class:`DefinitionsRejected`."""
     ws_dir = _workspace_dir(root, workspace_id)
     ws_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(ws_dir):
+    with settings_write_lock(ws_dir):
         _recover(ws_dir)
         catalog, _ = collect_catalog(root)
         before = [d.definition.stored_form() for d in catalog.custom.get(workspace_id, [])]
@@ -223,13 +220,6 @@ def _definition_files(ws_dir: Path) -> list[Path]:
     )
 
 
-@contextmanager
-def _locked(ws_dir: Path) -> Iterator[None]:
-    with (ws_dir / LOCK_FILE).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
-        yield
-
-
 def _commit(ws_dir: Path, text: str, change: Change) -> None:
     history_dir = ws_dir / HISTORY_DIR
     history_dir.mkdir(exist_ok=True)
@@ -259,7 +249,7 @@ def _finish_interrupted(ws_dir: Path) -> None:
     history_dir = ws_dir / HISTORY_DIR
     leftovers = [ws_dir / PENDING_DEFINITIONS, history_dir / STAGED_RECORD]
     if any(p.exists() for p in leftovers) or any(ws_dir.glob(".*.tmp")) or any(history_dir.glob(".*.tmp")):
-        with _locked(ws_dir):
+        with settings_write_lock(ws_dir):
             _recover(ws_dir)
 
 

@@ -217,3 +217,21 @@ def test_concurrent_writers_with_the_same_etag_one_wins(defs: Path) -> None:
     assert sorted(outcomes) == ["ok", "stale", "stale", "stale"]
     (change,) = settings_store.history(defs, WS)
     assert custom_keys(defs) == [change.key_id]
+
+
+def test_the_loader_waits_for_a_settings_change_in_progress(tmp_path: Path) -> None:
+    import threading
+
+    from metricstore.catalog_loader import collect_catalog, settings_write_lock
+
+    defs = write_defs(tmp_path / "defs")
+    replace_definitions(defs, WS, [DOCS_METRIC], if_match=None, key_id=None)  # the workspace has its lock file
+    loaded: list[int] = []
+    with settings_write_lock(defs / "workspaces" / WS):
+        assert len(collect_catalog(defs)[0].custom[WS]) == 1  # the writing thread reads without waiting on itself
+        reader = threading.Thread(target=lambda: loaded.append(len(collect_catalog(defs)[0].custom[WS])))
+        reader.start()
+        reader.join(timeout=0.3)
+        assert reader.is_alive() and loaded == []  # another reader waits for the change to end
+    reader.join(timeout=10)
+    assert loaded == [1]

@@ -35,9 +35,12 @@ class CatalogCache:
     def _files_signature(self) -> tuple[tuple[str, int, int], ...]:
         found = []
         for path in sorted(self._root.rglob("*")) if self._root.is_dir() else []:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # replaced by a settings change meanwhile: the next request sees it
+                continue
             if ".history" in path.parts or not path.is_file():
                 continue
-            stat = path.stat()
             found.append((str(path), stat.st_size, stat.st_mtime_ns))
         return tuple(found)
 
