@@ -78,11 +78,15 @@ class CallJournal:
         ]
         self._append("done", record, tier, cache=cache)
 
-    def discard(self) -> None:
-        """Everything journalled is stored: remove the file."""
+    def close(self) -> None:
+        """Stop writing; the file stays for the next run to replay."""
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def discard(self) -> None:
+        """Everything journalled is stored: remove the file."""
+        self.close()
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 

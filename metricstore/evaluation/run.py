@@ -465,7 +465,10 @@ async def _fan_out(
         raise
     finally:
         all_answered.set()
-        await storing  # the last answers and calls; a failed write surfaces here (and the journal stays)
+        try:
+            await storing  # the last answers and calls; a failed write surfaces here (and the journal stays)
+        finally:
+            journal.close()
         journal.discard()
 
 
