@@ -11,7 +11,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 from pydantic.alias_generators import to_camel
 
-from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
+from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import MetricDefinition
 from metricstore.query import QueryError, TypedValue, typed_value
 from metricstore.warehouse import render_sql
@@ -165,12 +165,35 @@ def post_call_record(
         asked = ", ".join(f"{name}={value}" for name, value in given.values())
         raise QueryError("unknown_call", f"no conversation with {asked} in workspace {workspace_id}")
     conversation_id, _, raw = row
-    data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    return _record(
+        catalog, workspace_id, str(conversation_id), raw, _values(conn, catalog, workspace_id, [str(conversation_id)])
+    )
 
+
+def post_call_records(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, workspace_id: str, conversation_ids: list[str]
+) -> dict[str, PostCallRecord]:
+    """The post-call records of several conversations of a workspace at once (two queries, whatever their
+    number), by conversation id; a conversation the warehouse does not have is left out."""
+    if not conversation_ids:
+        return {}
+    params = {"workspace_id": workspace_id, "conversation_ids": conversation_ids}
+    rows = conn.execute(render_sql("query/post_call_conversations.sql"), params).fetchall()
+    values = _values(conn, catalog, workspace_id, conversation_ids)
+    return {str(cid): _record(catalog, workspace_id, str(cid), raw, values) for cid, _, raw in rows}
+
+
+def _record(
+    catalog: MetricCatalog,
+    workspace_id: str,
+    conversation_id: str,
+    raw: Any,
+    values: dict[tuple[str, str], TypedValue],
+) -> PostCallRecord:
+    data = json.loads(raw) if isinstance(raw, str) else dict(raw)
     in_effect = catalog.definitions_for(workspace_id)  # active, less the defaults when the workspace is off
     defaults = [d for d in in_effect if d.builtin and d.definition.post_call_default]
     custom = [d for d in in_effect if not d.builtin]
-    found = _values(conn, workspace_id, str(conversation_id), defaults + custom)
 
     # A default metric's field carries the computed value, never the snapshot's raw one, and is absent when off.
     for d in catalog.builtins:
@@ -179,33 +202,37 @@ def post_call_record(
     schemas: dict[str, MetricSchema] = {}
     for d in defaults:
         field = post_call_field(d.definition)
-        data[field] = found.get(d.definition.key)
+        data[field] = values.get((conversation_id, d.definition.key))
         schemas[field] = metric_schema(d.definition)
     data["customMetrics"] = {
-        d.definition.key: CustomMetricValue(value=found.get(d.definition.key), schema=metric_schema(d.definition))
+        d.definition.key: CustomMetricValue(
+            value=values.get((conversation_id, d.definition.key)), schema=metric_schema(d.definition)
+        )
         for d in custom
     }
     schemas |= {d.definition.key: metric_schema(d.definition) for d in custom}
-    data["id"] = str(conversation_id)  # data.id is the conversation id; as a string whatever its JSON type
+    data["id"] = conversation_id  # data.id is the conversation id; as a string whatever its JSON type
     return PostCallRecord(call_data=_call_data(data), metric_schema=schemas)
 
 
 def _values(
-    conn: duckdb.DuckDBPyConnection, workspace_id: str, conversation_id: str, metrics: list[LoadedDefinition]
-) -> dict[str, TypedValue]:
-    """The conversation's value of each metric under its current version; only `ok` values count."""
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, workspace_id: str, conversation_ids: list[str]
+) -> dict[tuple[str, str], TypedValue]:
+    """Each (conversation, metric)'s value under the metric's current version, for the metrics a post-call record
+    carries (the defaults and the custom metrics in effect); only `ok` values count."""
+    metrics = [d for d in catalog.definitions_for(workspace_id) if not d.builtin or d.definition.post_call_default]
     if not metrics:
         return {}
     params = {
         "workspace_id": workspace_id,
-        "conversation_id": conversation_id,
+        "conversation_ids": conversation_ids,
         "metric_keys": [d.definition.key for d in metrics],
         "definition_versions": [d.definition.definition_version for d in metrics],
     }
     rows = conn.execute(render_sql("query/post_call_values.sql"), params).fetchall()
     return {
-        key: typed_value(metric_type, num, text, flag, items)
-        for key, metric_type, num, text, flag, items, status in rows
+        (entity_id, key): typed_value(metric_type, num, text, flag, items)
+        for entity_id, key, metric_type, num, text, flag, items, status in rows
         if status == "ok"
     }
 
