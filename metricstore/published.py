@@ -45,6 +45,8 @@ COPIED_TABLES = (
     "ops.landing_files",
     "ops.llm_calls",
     "ops.webhook_deliveries",
+    "ops.webhook_outbox",
+    "ops.webhook_endpoints",
 )
 # Views over the relations above, as sql/schema.sql defines them in the warehouse.
 REPORTING_VIEWS = ("metrics.metric_latest", "metrics.metric_trend", "metrics.metric_catalog")

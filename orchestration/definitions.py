@@ -9,6 +9,7 @@ from dagster import (
 )
 
 from assets.ai import ai_metric_values
+from assets.delivery import post_call_webhooks
 from assets.ingestion import landed_events
 from assets.metrics import metric_aggregates, metric_values
 from assets.resources import MetricStoreResource
@@ -20,7 +21,7 @@ hourly_metrics = define_asset_job(
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
     description="Ingest the hour's landing events, compute static and AI metric values, recompute aggregates, "
-    "publish them for readers.",
+    "publish them for readers, send the post-call webhooks.",
 )
 
 hourly_metrics_schedule = build_schedule_from_partitioned_job(
@@ -30,7 +31,7 @@ hourly_metrics_schedule = build_schedule_from_partitioned_job(
 )
 
 defs = Definitions(
-    assets=[landed_events, metric_values, ai_metric_values, metric_aggregates, published_warehouse],
+    assets=[landed_events, metric_values, ai_metric_values, metric_aggregates, published_warehouse, post_call_webhooks],
     jobs=[hourly_metrics],
     schedules=[hourly_metrics_schedule],
     resources={"metricstore": MetricStoreResource()},

@@ -160,16 +160,62 @@ CREATE TABLE IF NOT EXISTS ops.llm_calls (
     called_at          TIMESTAMP NOT NULL
 );
 
+-- Post-call webhooks (metricstore/webhooks). A message is one conversation's post-call record as signed and sent:
+-- its webhook_id (the `webhook-id` header) is the same for every attempt and changes when the content does.
+CREATE TABLE IF NOT EXISTS ops.webhook_messages (
+    webhook_id       VARCHAR NOT NULL,
+    workspace_id     VARCHAR NOT NULL,
+    conversation_id  VARCHAR NOT NULL,
+    content_hash     VARCHAR NOT NULL,   -- sha256 of body
+    body             VARCHAR NOT NULL,   -- the JSON sent, byte for byte
+    created_at       TIMESTAMP NOT NULL
+);
+-- One row per delivery of a message (a run's new values, or a replay), with its state; attempts are below.
+CREATE TABLE IF NOT EXISTS ops.webhook_outbox (
+    delivery_id      VARCHAR NOT NULL,
+    webhook_id       VARCHAR NOT NULL,
+    workspace_id     VARCHAR NOT NULL,
+    conversation_id  VARCHAR NOT NULL,
+    seq              INTEGER NOT NULL,   -- 1, 2, … per conversation: the newest delivery is the highest
+    conversation_at  TIMESTAMP NOT NULL, -- the snapshot's occurred_at (replay --since/--until select on it)
+    fingerprint      UBIGINT,            -- of what the record was built from: "nothing changed" without a rebuild
+    missing_required VARCHAR[] NOT NULL, -- required metrics delivered without a value
+    reason           VARCHAR NOT NULL,   -- run | replay
+    state            VARCHAR NOT NULL,   -- pending | delivered | dead | superseded
+    attempts         INTEGER NOT NULL,
+    next_attempt_at  TIMESTAMP,          -- a pending delivery is sent by the first run or `deliver` after this
+    last_status_code INTEGER,
+    last_error       VARCHAR,
+    created_at       TIMESTAMP NOT NULL,
+    updated_at       TIMESTAMP NOT NULL
+);
+-- Every attempt to send a delivery.
 CREATE TABLE IF NOT EXISTS ops.webhook_deliveries (
-    delivery_id    VARCHAR NOT NULL,
-    workspace_id   VARCHAR NOT NULL,
-    conversation_id VARCHAR NOT NULL,
-    url            VARCHAR NOT NULL,
-    attempt        INTEGER NOT NULL,
-    status_code    INTEGER,
-    outcome        VARCHAR NOT NULL,
-    error          VARCHAR,
-    attempted_at   TIMESTAMP NOT NULL
+    delivery_id      VARCHAR NOT NULL,
+    webhook_id       VARCHAR,
+    workspace_id     VARCHAR NOT NULL,
+    conversation_id  VARCHAR NOT NULL,
+    url              VARCHAR NOT NULL,
+    attempt          INTEGER NOT NULL,
+    status_code      INTEGER,
+    latency_ms       DOUBLE,
+    outcome          VARCHAR NOT NULL,   -- delivered | failed | refused (SSRF guard) | gone (410)
+    error            VARCHAR,
+    next_attempt_at  TIMESTAMP,          -- when a failed delivery is due again (NULL: delivered or dead)
+    attempted_at     TIMESTAMP NOT NULL
+);
+ALTER TABLE ops.webhook_deliveries ADD COLUMN IF NOT EXISTS webhook_id VARCHAR;
+ALTER TABLE ops.webhook_deliveries ADD COLUMN IF NOT EXISTS latency_ms DOUBLE;
+ALTER TABLE ops.webhook_deliveries ADD COLUMN IF NOT EXISTS next_attempt_at TIMESTAMP;
+-- Each workspace endpoint's health: disabled by a 410, or after failing without a success for days.
+CREATE TABLE IF NOT EXISTS ops.webhook_endpoints (
+    workspace_id     VARCHAR NOT NULL,
+    url              VARCHAR NOT NULL,
+    state            VARCHAR NOT NULL,   -- active | disabled
+    reason           VARCHAR,
+    failing_since    TIMESTAMP,          -- the first failure since the last success
+    last_success_at  TIMESTAMP,
+    updated_at       TIMESTAMP NOT NULL
 );
 
 -- The latest aggregate of each metric, at the metric's own granularity, per source.

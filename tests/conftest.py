@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
+import socket
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,38 @@ from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.warehouse import connect
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+class OutsideLoopbackError(AssertionError):
+    """A test tried to open a connection to an address outside 127.0.0.0/8 (or ::1)."""
+
+
+def _loopback_only(connect: Any) -> Any:
+    def guarded(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0]).split("%")[0]
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:  # a name: only localhost, whatever it resolves to elsewhere
+                loopback = host == "localhost"
+            if not loopback:
+                raise OutsideLoopbackError(f"tests may connect to loopback only, not {address!r}")
+        return connect(sock, address)
+
+    return guarded
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """No test opens a connection outside 127.0.0.0/8, even by mistake: every TCP/UDP connect of this process
+    (sync sockets, asyncio's, httpx's) is checked before it is made."""
+    original = socket.socket.connect, socket.socket.connect_ex
+    socket.socket.connect = _loopback_only(original[0])  # type: ignore[method-assign]
+    socket.socket.connect_ex = _loopback_only(original[1])  # type: ignore[method-assign]
+    yield
+    socket.socket.connect, socket.socket.connect_ex = original  # type: ignore[method-assign]
+
+
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 # A custom metric exactly as the metric-store docs show it (and the contract smoke test pastes it).
