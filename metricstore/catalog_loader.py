@@ -424,12 +424,21 @@ def _reading(ws_dir: Path) -> Iterator[None]:
 
 
 def _load_settings(path: Path, ws: str, catalog: MetricCatalog, errors: list[DefinitionError]) -> None:
-    rel = str(path)
-    raw = _read_yaml(path, errors, rel) or {}
+    _, settings, found = read_workspace_settings(path)
+    errors.extend(found)
+    if settings is not None:
+        catalog.settings[ws] = settings
+
+
+def read_workspace_settings(path: Path) -> tuple[Any, WorkspaceSettings | None, list[DefinitionError]]:
+    """A workspace's ``workspace.yaml``: its YAML as read (None when empty or unreadable), the settings it gives
+    (None when invalid: the defaults apply) and every error, each naming the field (``webhook.url``)."""
+    errors: list[DefinitionError] = []
+    raw = _read_yaml(path, errors, str(path))
     try:
-        catalog.settings[ws] = WorkspaceSettings.model_validate(raw)
+        return raw, WorkspaceSettings.model_validate(raw or {}), errors
     except ValidationError as exc:
-        errors.extend(_validation_errors(exc, rel, "workspace"))
+        return raw, None, errors + _validation_errors(exc, str(path), "workspace")
 
 
 class DefinitionFile(BaseModel):

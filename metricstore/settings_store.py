@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +38,7 @@ from metricstore.catalog_loader import (
     collect_catalog,
     settings_write_lock,
 )
-from metricstore.durable import fsync_directory
+from metricstore.durable import fsync_directory, write_atomically
 
 WORKSPACE_FILE = "workspace.yaml"
 METRICS_FILE = "metrics.yaml"
@@ -85,16 +84,16 @@ class DefinitionsRejected(Exception):
 
 
 class StaleEtag(Exception):
-    """If-Match named another version of the custom set than the current one."""
+    """If-Match named another version of the settings (the custom set, the webhook) than the current one."""
 
-    def __init__(self, current: str):
+    def __init__(self, current: str, what: str = "the definitions"):
         self.current = current
-        super().__init__(f"the definitions changed since that version (now {current}): read them again")
+        super().__init__(f"{what} changed since that version (now {current}): read them again")
 
 
 def read_definitions(root: Path, workspace_id: str) -> WorkspaceDefinitions:
     """Built-in and custom definitions of ``workspace_id`` (a workspace without a folder has only built-ins)."""
-    _finish_interrupted(_workspace_dir(root, workspace_id))
+    _finish_interrupted(workspace_dir(root, workspace_id))
     return _current(root, workspace_id)
 
 
@@ -104,14 +103,14 @@ def replace_definitions(
     """Replace the custom set of ``workspace_id`` with ``items`` (what a GET returned, built-ins included, or
     only the custom ones); the change, or None when the set is unchanged. Raises :class:`StaleEtag` and
     :class:`DefinitionsRejected`."""
-    ws_dir = _workspace_dir(root, workspace_id)
+    ws_dir = workspace_dir(root, workspace_id)
     ws_dir.mkdir(parents=True, exist_ok=True)
     with settings_write_lock(ws_dir):
         _recover(ws_dir)
         catalog, _ = collect_catalog(root)
         before = [d.definition.stored_form() for d in catalog.custom.get(workspace_id, [])]
-        if if_match is not None and not _matches(if_match, _etag(before)):
-            raise StaleEtag(_etag(before))
+        if if_match is not None and not if_match_holds(if_match, content_etag(before)):
+            raise StaleEtag(content_etag(before))
         new = _validate(catalog, workspace_id, items)
         after = [d.definition.stored_form() for d in new]
         if after == before:
@@ -120,7 +119,7 @@ def replace_definitions(
             version=_latest_version(ws_dir) + 1,
             at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             key_id=key_id,
-            etag=_etag(after),
+            etag=content_etag(after),
             summary=_summary(before, after),
             definitions=after,
         )
@@ -130,13 +129,14 @@ def replace_definitions(
 
 def history(root: Path, workspace_id: str) -> list[Change]:
     """Every accepted change of ``workspace_id``, newest first."""
-    ws_dir = _workspace_dir(root, workspace_id)
+    ws_dir = workspace_dir(root, workspace_id)
     _finish_interrupted(ws_dir)
     records = [Change.model_validate_json(p.read_text(encoding="utf-8")) for p in _history_files(ws_dir)]
     return sorted(records, key=lambda c: c.version, reverse=True)
 
 
-def _workspace_dir(root: Path, workspace_id: str) -> Path:
+def workspace_dir(root: Path, workspace_id: str) -> Path:
+    """The folder of ``workspace_id`` under the definitions ``root`` (it may not exist yet)."""
     # Workspace ids come from API keys, which only hold path-safe ids; refuse anything else outright.
     if not workspace_id or "/" in workspace_id or workspace_id.startswith("."):
         raise ValueError(f"'{workspace_id}' is not a workspace id")
@@ -147,8 +147,8 @@ def _current(root: Path, workspace_id: str) -> WorkspaceDefinitions:
     catalog, _ = collect_catalog(root)
     shown = [_shown(d) for d in catalog.definitions_for(workspace_id, include_inactive=True)]
     custom = [d.definition.stored_form() for d in catalog.custom.get(workspace_id, [])]
-    ws_dir = _workspace_dir(root, workspace_id)
-    return WorkspaceDefinitions(shown, _etag(custom), _latest_version(ws_dir) or None)
+    ws_dir = workspace_dir(root, workspace_id)
+    return WorkspaceDefinitions(shown, content_etag(custom), _latest_version(ws_dir) or None)
 
 
 def _shown(loaded: LoadedDefinition) -> dict[str, Any]:
@@ -175,12 +175,13 @@ def _validate(catalog: MetricCatalog, workspace_id: str, items: list[Any]) -> li
     return valid
 
 
-def _etag(forms: list[dict[str, Any]]) -> str:
-    digest = hashlib.sha256(json.dumps(forms, sort_keys=True).encode()).hexdigest()
+def content_etag(content: Any) -> str:
+    """The ETag of JSON-like ``content``: a digest of its canonical JSON."""
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return f'"{digest[:20]}"'
 
 
-def _matches(if_match: str, etag: str) -> bool:
+def if_match_holds(if_match: str, etag: str) -> bool:
     """RFC 9110 If-Match: ``*`` or a list of tags (a weak ``W/`` prefix is compared by its tag)."""
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     return "*" in tags or etag in tags
@@ -223,8 +224,8 @@ def _definition_files(ws_dir: Path) -> list[Path]:
 def _commit(ws_dir: Path, text: str, change: Change) -> None:
     history_dir = ws_dir / HISTORY_DIR
     history_dir.mkdir(exist_ok=True)
-    _write_atomically(history_dir / STAGED_RECORD, change.model_dump_json(indent=2))
-    _write_atomically(ws_dir / PENDING_DEFINITIONS, text)  # the commit point
+    write_atomically(history_dir / STAGED_RECORD, change.model_dump_json(indent=2))
+    write_atomically(ws_dir / PENDING_DEFINITIONS, text)  # the commit point
     _apply(ws_dir)
 
 
@@ -261,13 +262,3 @@ def _recover(ws_dir: Path) -> None:
         _apply(ws_dir)
     else:
         (ws_dir / HISTORY_DIR / STAGED_RECORD).unlink(missing_ok=True)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-    fsync_directory(path.parent)

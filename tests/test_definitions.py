@@ -799,12 +799,15 @@ def test_workspace_settings_are_not_definitions(tmp_path: Path) -> None:
     assert catalog.custom[WS] == []
 
 
+WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # 32 bytes, as `webhooks secret` makes
+
+
 @pytest.mark.parametrize(
     ("content", "field"),
     [
         ({"default_metrics_enabled": "sometimes"}, "default_metrics_enabled"),
         ({"default_metrics": False}, "default_metrics"),
-        ({"webhook": {"url": "ftp://x", "secret": "whsec_abc"}}, "webhook.url"),
+        ({"webhook": {"url": "ftp://x", "secret": WEBHOOK_SECRET}}, "webhook.url"),
         ({"webhook": {"url": "https://x", "secret": "nope"}}, "webhook.secret"),
     ],
 )
@@ -816,7 +819,10 @@ def test_bad_workspace_settings(tmp_path: Path, content: dict[str, Any], field: 
 
 def test_workspace_settings_with_webhook(tmp_path: Path) -> None:
     rel = f"workspaces/{WS}/workspace.yaml"
-    content = {"default_metrics_enabled": False, "webhook": {"url": "https://hooks.example/x", "secret": "whsec_aGk="}}
+    content = {
+        "default_metrics_enabled": False,
+        "webhook": {"url": "https://hooks.example/x", "secret": WEBHOOK_SECRET},
+    }
     catalog, errors = collect(tmp_path, {rel: content})
     assert errors == []
     assert catalog.settings[WS].webhook is not None

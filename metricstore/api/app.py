@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from metricstore.api import calls_routes, metrics_routes, settings_routes
+from metricstore.api import calls_routes, metrics_routes, settings_routes, webhook_settings_routes
 from metricstore.api.cache import AnswerCache, CatalogCache
 from metricstore.api.context import ApiContext, PublishedReader
 from metricstore.api.errors import error_responses, install_error_handlers
@@ -17,8 +17,9 @@ from metricstore.config import Settings
 from metricstore.evaluation.run import ClientFactory, default_client
 
 DESCRIPTION = """Conversation metrics from the metric store's published warehouse, and each workspace's metric
-settings. Every route takes an API key (`Authorization: Bearer ms_…`, from `metricstore keys create`) bound to
-one workspace and a role: `viewer` reads, `admin` and `owner` may also replace the settings.
+and post-call webhook settings. Every route takes an API key (`Authorization: Bearer ms_…`, from `metricstore keys
+create`) bound to one workspace and a role: `viewer` reads, `admin` and `owner` may also replace the settings and
+read the webhook's (they hold its signing secret).
 
 Every error has one shape: `{"error": {"code": "…", "message": "…", "details": [{"key", "field", "message"}]}}`.
 """
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, *, client_factory: ClientFactor
         responses=error_responses(500),  # any route, in the one error shape like every other status
     )
     app.state.context = context
-    routers = [metrics_routes.router, settings_routes.router, calls_routes.router]
+    routers = [metrics_routes.router, settings_routes.router, webhook_settings_routes.router, calls_routes.router]
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, [r for router in routers for r in router.routes if isinstance(r, APIRoute)])

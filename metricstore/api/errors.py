@@ -22,6 +22,7 @@ from metricstore.evaluation.on_demand import OnDemandError
 from metricstore.published import NotPublishedError
 from metricstore.query import QueryError
 from metricstore.settings_store import DefinitionsRejected, StaleEtag
+from metricstore.workspace_settings import WorkspaceFileInvalid
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ _DESCRIPTIONS = {
     403: "The key is for another workspace, or its role may not do this",
     404: "Not found",
     409: "Conflict",
-    412: "If-Match names another version of the definitions",
+    412: "If-Match names another version of the settings",
     422: "Invalid parameters or body (every problem in `details`)",
     500: "Internal error",
     502: "The model call failed",
@@ -156,6 +157,12 @@ def install_error_handlers(app: FastAPI, routes: list[APIRoute]) -> None:
     @app.exception_handler(StaleEtag)
     async def stale_etag(_: Request, exc: StaleEtag) -> JSONResponse:
         return _respond(412, "precondition_failed", str(exc), headers={"ETag": exc.current})
+
+    @app.exception_handler(WorkspaceFileInvalid)
+    async def workspace_file_invalid(_: Request, exc: WorkspaceFileInvalid) -> JSONResponse:
+        message = "the workspace's workspace.yaml on the server is invalid: fix the fields in details"
+        details = [ErrorDetail(field=e.field, message=e.message) for e in exc.errors]
+        return _respond(409, "workspace_settings_invalid", message, details)
 
     @app.exception_handler(DefinitionsInvalid)
     async def definitions_invalid(_: Request, exc: DefinitionsInvalid) -> JSONResponse:
