@@ -1,14 +1,14 @@
 """The ``metricstore`` command: run the hourly job, validate definitions, load the demo.
 
 The root group lives here; each job's commands live in a module of their own: ``jobs`` (run, demo, estimate),
-``evaluate``, ``defs``, ``query`` and ``serve`` (serve and keys).
+``evaluate``, ``defs``, ``query``, ``serve`` (serve and keys) and ``webhooks``.
 """
 
 from __future__ import annotations
 
 import click
 
-from metricstore.cli import defs, evaluate, jobs, query, serve
+from metricstore.cli import defs, evaluate, jobs, query, serve, webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,3 +24,4 @@ main.add_command(defs.defs)
 main.add_command(query.query)
 main.add_command(serve.serve)
 main.add_command(serve.keys)
+main.add_command(webhooks.webhooks)

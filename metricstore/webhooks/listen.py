@@ -48,10 +48,10 @@ class DeliverySummary:
 def summarize(body: Any) -> DeliverySummary:
     """The conversation, the number of metrics and of required metrics without a value of a post-call body
     (``{"callData": {…, "customMetrics": {key: {"value", "schema"}}}, "metricSchema": {key: {…}}}``)."""
-    record = body if isinstance(body, dict) else {}
-    call = record.get("callData") if isinstance(record.get("callData"), dict) else {}
-    schema = record.get("metricSchema") if isinstance(record.get("metricSchema"), dict) else {}
-    custom = call.get("customMetrics") if isinstance(call.get("customMetrics"), dict) else {}
+    record = _mapping(body)
+    call = _mapping(record.get("callData"))
+    schema = _mapping(record.get("metricSchema"))
+    custom = _mapping(call.get("customMetrics"))
     missing = 0
     for key, metric in schema.items():
         if isinstance(metric, dict) and metric.get("isRequired"):
@@ -60,6 +60,10 @@ def summarize(body: Any) -> DeliverySummary:
             value = entry.get("value") if isinstance(entry, dict) else call.get(key)
             missing += value is None
     return DeliverySummary(str(call.get("id", "-")), len(set(schema) | set(custom)), missing)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class WebhookListener:
@@ -83,6 +87,7 @@ class WebhookListener:
         err: TextIO | None = None,
     ):
         self._webhook = Webhook(secret)
+        self._host = host
         self._as_json = as_json
         self._out = out or sys.stdout
         self._err = err or sys.stderr
@@ -94,8 +99,8 @@ class WebhookListener:
     @property
     def url(self) -> str:
         """Where the listener answers, e.g. ``http://127.0.0.1:8787/`` (every path is the same)."""
-        host, port = self._server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
+        port = self._server.server_address[1]
+        shown = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{shown}:{port}/"
 
     def serve_forever(self) -> None:
