@@ -8,25 +8,20 @@ from typing import Any
 
 import pytest
 
-from metricstore.webhooks import sender
+from metricstore.webhooks import record
 from metricstore.webhooks.outbox import queue_replay, queue_window
+from metricstore.webhooks.record import SendResult
 from metricstore.webhooks.retry import MAX_ATTEMPTS
 from metricstore.webhooks.sender import SendSettings, deliver_due, enable_endpoint
 from metricstore.windows import utc_now
 from tests.conftest import event
-from tests.webhook_helpers import CONVERSATIONS, H10, SECRET, WS, HookWorld, calls
+from tests.webhook_helpers import CONVERSATIONS, H10, WS, HookWorld, calls
 from tests.webhook_receiver import WebhookReceiver, close, ok, slow, status
 
 pytest_plugins = ["tests.webhook_fixtures"]  # its fixtures
 
 
-@pytest.fixture
-def receiver() -> Any:
-    with WebhookReceiver(SECRET) as running:
-        yield running
-
-
-def _pass(world: HookWorld, **kwargs: Any) -> sender.SendResult:
+def _pass(world: HookWorld, **kwargs: Any) -> SendResult:
     queue_window(world.conn, world.catalog, H10)
     return deliver_due(world.conn, world.catalog, **kwargs)
 
@@ -201,7 +196,9 @@ def test_a_changed_value_is_a_new_message_and_replaces_a_pending_one(
     assert (queued.queued, queued.superseded) == (1, 1)
     receiver.set_behaviour(ok())
     assert deliver_due(world.conn, world.catalog, now=_later(1)).delivered == 1
-    states = world.rows("SELECT conversation_id, state, webhook_id FROM ops.webhook_outbox ORDER BY conversation_id, seq")
+    states = world.rows(
+        "SELECT conversation_id, state, webhook_id FROM ops.webhook_outbox ORDER BY conversation_id, seq"
+    )
     assert [(c, s) for c, s, _ in states] == [
         ("call-0", "delivered"), ("call-1", "delivered"), ("call-1", "superseded"), ("call-1", "delivered")
     ]  # fmt: skip
@@ -216,22 +213,38 @@ def test_a_kill_between_send_and_record_resends_under_the_same_id(
     world.configure(url=receiver.url, allow_private_addresses=True)
     world.land("call_intelligence/a.jsonl", calls(3))
     queue_window(world.conn, world.catalog, H10)
-    real_record = sender._record
+    real_commit = record._commit
 
-    def killed(*args: Any, **kwargs: Any) -> str:
-        raise KeyboardInterrupt("killed after the send, before its record")
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt("killed after the sends, before their records were committed")
 
-    monkeypatch.setattr(sender, "_record", killed)
+    monkeypatch.setattr(record, "_commit", killed)
     with pytest.raises(KeyboardInterrupt):
         deliver_due(world.conn, world.catalog, settings=SendSettings(concurrency=1))
     sent_before_kill = receiver.verified_ids()
-    assert len(sent_before_kill) == 1
-    assert world.rows("SELECT count(*) FROM ops.webhook_deliveries") == [(0,)]  # nothing recorded
-    monkeypatch.setattr(sender, "_record", real_record)
+    assert sent_before_kill  # the receiver has them; the warehouse does not
+    assert world.rows("SELECT count(*) FROM ops.webhook_deliveries") == [(0,)]
+    assert world.rows("SELECT DISTINCT state FROM ops.webhook_outbox") == [("pending",)]
+    monkeypatch.setattr(record, "_commit", real_commit)
     again = deliver_due(world.conn, world.catalog)
     assert again.delivered == 3
     ids = receiver.verified_ids()
-    assert ids.count(sent_before_kill[0]) == 2 and len(set(ids)) == 3  # a duplicate the receiver can drop
+    assert len(set(ids)) == 3 and all(ids.count(i) == 2 for i in sent_before_kill)  # duplicates receivers drop
+    assert deliver_due(world.conn, world.catalog, now=_later(60)).attempted == 0
+
+
+def test_attempts_are_committed_in_batches_and_each_is_a_row(world: HookWorld, receiver: WebhookReceiver) -> None:
+    world.configure(url=receiver.url, allow_private_addresses=True)
+    world.land("call_intelligence/a.jsonl", calls(7))
+    queue_window(world.conn, world.catalog, H10)
+    sent = deliver_due(world.conn, world.catalog, settings=SendSettings(concurrency=3, record_batch=2))
+    assert (sent.attempted, sent.delivered) == (7, 7)
+    rows = world.rows(
+        "SELECT d.attempt, d.outcome, d.webhook_id = o.webhook_id, o.state, o.attempts "
+        "FROM ops.webhook_deliveries d JOIN ops.webhook_outbox o USING (delivery_id)"
+    )
+    assert sorted(rows) == [(1, "delivered", True, "delivered", 1)] * 7
+    assert world.rows("SELECT state, failing_since IS NULL FROM ops.webhook_endpoints") == [("active", True)]
 
 
 def test_required_metrics_without_a_value_are_delivered_and_counted(
@@ -272,5 +285,6 @@ def test_an_endpoint_failing_for_days_is_disabled_and_status_says_why(
     sent = deliver_due(world.conn, world.catalog, now=_later(60 * 24 * 5 + 1), delivery_ids=replayed.delivery_ids)
     assert sent.disabled and "every attempt failed since" in sent.disabled[0]
     (row,) = webhook_status(world.conn, world.catalog, now=_later(60 * 24 * 5 + 2))
-    assert (row.workspace_id, row.endpoint, row.retrying, row.last_error) == (WS, "disabled", 1, "HTTP 500")
+    pending = row.due_now + row.retrying
+    assert (row.workspace_id, row.endpoint, pending, row.last_error) == (WS, "disabled", 1, "HTTP 500")
     assert row.reason and "5 days" in row.reason

@@ -15,7 +15,8 @@ import yaml
 
 from metricstore.catalog_loader import load_catalog
 from tests.conftest import REPO
-from tests.webhook_helpers import CUSTOM, WS, HookWorld
+from tests.webhook_helpers import CUSTOM, SECRET, WS, HookWorld
+from tests.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture
@@ -26,6 +27,13 @@ def world(tmp_path: Path, conn: duckdb.DuckDBPyConnection, landing: Path) -> Hoo
     (defs / "workspaces" / WS).mkdir(parents=True)
     (defs / "workspaces" / WS / "custom.yaml").write_text(yaml.safe_dump({"metrics": CUSTOM}))
     return HookWorld(conn=conn, defs=defs, landing=landing, catalog=load_catalog(defs))
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A receiver on 127.0.0.1 that verifies with the world's secret (200 until told otherwise)."""
+    with WebhookReceiver(SECRET) as running:
+        yield running
 
 
 @pytest.fixture

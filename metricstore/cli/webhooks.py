@@ -3,12 +3,31 @@ what is sent, and the delivery commands."""
 
 from __future__ import annotations
 
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import click
 from pydantic import TypeAdapter, ValidationError
 
+from metricstore.cli.published_query import published_query
+from metricstore.cli.tables import echo_table
 from metricstore.config import Settings
 from metricstore.definitions import WebhookSecret
 from metricstore.workspace_settings import WorkspaceFileInvalid, new_secret, workspace_webhook
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from metricstore.catalog_loader import MetricCatalog
+    from metricstore.webhooks.record import SendResult
+
+# --since / --until: a day, or a minute (UTC)
+_TIMES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
 @click.group()
@@ -73,3 +92,148 @@ def _listen_secret(secret: str | None, workspace_id: str | None) -> str:
         return TypeAdapter(WebhookSecret).validate_python(secret)
     except ValidationError as exc:
         raise click.BadParameter(exc.errors()[0]["msg"], param_hint="--secret") from None
+
+
+@contextmanager
+def _writing(what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse, under the writer lock runs take (one writer at a time); published again afterwards, so that
+    `webhooks status` and the API see what was sent."""
+    from metricstore.published import publish
+    from metricstore.run_lock import writer_lock
+    from metricstore.warehouse import connect
+
+    settings = Settings.from_env()
+
+    def waiting(holder: object) -> None:
+        click.echo(f"waiting for {holder or 'another run'}: one process writes the warehouse at a time", err=True)
+
+    run_id = f"webhooks {what} {uuid.uuid4().hex[:8]}"
+    with writer_lock(settings.warehouse, run_id, waiting), connect(settings.warehouse) as conn:
+        yield conn
+        publish(conn, settings.published)
+
+
+def _catalog() -> MetricCatalog:
+    from metricstore.catalog_loader import DefinitionsInvalid, load_catalog
+
+    try:
+        return load_catalog(Settings.from_env().metric_defs)
+    except DefinitionsInvalid as exc:
+        click.echo(f"error: {len(exc.errors)} invalid metric definition(s): run `metricstore defs validate`", err=True)
+        sys.exit(1)
+
+
+def _echo_sent(sent: SendResult) -> None:
+    click.echo(
+        f"attempted {sent.attempted:,}: delivered {sent.delivered:,}, failed (retried later) {sent.failed:,}, "
+        f"dead {sent.dead:,}, refused by the SSRF guard {sent.refused:,}; not tried this time {sent.deferred:,}, "
+        f"held for a disabled endpoint {sent.held:,} ({sent.seconds:.1f} s)"
+    )
+    for reason in sent.disabled:
+        click.echo(f"endpoint disabled: {reason} (`metricstore webhooks enable --workspace …` after fixing it)")
+    for error, count in sent.errors.most_common(5):
+        click.echo(f"  {count:>5} × {error}")
+
+
+@webhooks.command()
+@click.option("--concurrency", default=16, show_default=True, help="Deliveries in flight at once.")
+def deliver(concurrency: int) -> None:
+    """Send every delivery that is due now (first attempts and retries whose time has come), without a run."""
+    from metricstore.webhooks.sender import SendSettings, deliver_due
+
+    catalog = _catalog()
+    with _writing("deliver") as conn:
+        sent = deliver_due(conn, catalog, settings=SendSettings(concurrency=concurrency))
+    _echo_sent(sent)
+
+
+@webhooks.command()
+@click.option("--workspace", "workspace_id", required=True, help="The workspace.")
+@click.option("--conversation", "conversation_ids", multiple=True, help="A conversation id (repeatable).")
+@click.option("--since", type=click.DateTime(_TIMES), help="Conversations whose latest snapshot is at or after (UTC).")
+@click.option("--until", type=click.DateTime(_TIMES), help="… and before this time (UTC).")
+def replay(
+    workspace_id: str, conversation_ids: tuple[str, ...], since: datetime | None, until: datetime | None
+) -> None:
+    """Send conversations' post-call records again now: the current record, under its message's webhook-id when
+    the content is unchanged (delivered, failed or dead), under a new one when it changed."""
+    from metricstore.webhooks.outbox import queue_replay, webhook_targets
+    from metricstore.webhooks.sender import deliver_due
+
+    if bool(conversation_ids) == bool(since or until):
+        raise click.UsageError("give --conversation ID (repeatable), or --since and/or --until")
+    catalog = _catalog()
+    if workspace_id not in webhook_targets(catalog):
+        click.echo(f"error: workspace {workspace_id} has no enabled webhook (its workspace.yaml `webhook:`)", err=True)
+        sys.exit(2)
+    with _writing("replay") as conn:
+        queued = queue_replay(
+            conn, catalog, workspace_id, conversation_ids=list(conversation_ids) or None, since=since, until=until
+        )
+        sent = deliver_due(conn, catalog, delivery_ids=queued.delivery_ids)
+    if not queued.queued:
+        click.echo("no conversation matched: nothing replayed", err=True)
+        sys.exit(2)
+    click.echo(f"replayed {queued.queued:,} conversation(s)")
+    _echo_sent(sent)
+
+
+@webhooks.command()
+@click.option("--workspace", "workspace_id", help="Only this workspace.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def status(workspace_id: str | None, as_json: bool) -> None:
+    """Each workspace's webhook: its endpoint (active, or disabled and why), deliveries due now, retrying, dead,
+    delivered in the last 24 h (as of the last publish)."""
+    from metricstore.webhooks.status import webhook_status
+
+    rows = published_query(lambda conn, catalog: webhook_status(conn, catalog))
+    rows = [r for r in rows if workspace_id in (None, r.workspace_id)]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows]))
+        return
+    echo_table(
+        [
+            "workspace",
+            "url",
+            "setting",
+            "endpoint",
+            "due now",
+            "retrying",
+            "dead",
+            "delivered 24h",
+            "next attempt",
+            "last error",
+        ],
+        [
+            [
+                r.workspace_id,
+                r.url,
+                r.setting,
+                r.endpoint + (f" ({r.reason})" if r.reason else ""),
+                r.due_now,
+                r.retrying,
+                r.dead,
+                r.delivered_24h,
+                r.next_attempt_at,
+                r.last_error,
+            ]
+            for r in rows
+        ],
+        empty="no workspace has a webhook configured",
+    )
+
+
+@webhooks.command()
+@click.option("--workspace", "workspace_id", required=True, help="The workspace.")
+def enable(workspace_id: str) -> None:
+    """Enable a workspace's endpoint again after it was disabled (a 410, or days of failures): what it held is
+    sent by the next run or `deliver`."""
+    from metricstore.webhooks.sender import enable_endpoint
+
+    webhook = _catalog().settings_for(workspace_id).webhook
+    if webhook is None:
+        click.echo(f"error: workspace {workspace_id} has no webhook configured", err=True)
+        sys.exit(2)
+    with _writing("enable") as conn:
+        changed = enable_endpoint(conn, workspace_id, webhook.url)
+    click.echo(f"{webhook.url}: enabled" if changed else f"{webhook.url}: was not disabled")

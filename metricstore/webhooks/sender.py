@@ -6,8 +6,9 @@ once. It never sleeps on a retry: a failure records when the delivery is due aga
 failing receiver costs a pass little: after ``breaker`` failures in a row an endpoint gets nothing more this pass,
 and no send starts after ``max_seconds``; what was not tried stays due for the next run or ``deliver``.
 
-Each attempt is committed on its own, after the answer: a process killed between a send and its record leaves
-the delivery pending, and it goes out again under the same ``webhook-id`` (receivers deduplicate by it).
+Attempts are recorded after their answers, committed in batches (:mod:`.record`): a process killed between a send
+and its record leaves the delivery pending, and it goes out again under the same ``webhook-id`` (receivers
+deduplicate by it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import drawbridge
@@ -27,13 +28,8 @@ from metricstore import __version__
 from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import WebhookSettings
 from metricstore.webhooks.outbox import webhook_targets
-from metricstore.webhooks.retry import (
-    DISABLE_AFTER,
-    RETRY_AFTER_STATUSES,
-    next_attempt,
-    outcome_of,
-    parse_retry_after,
-)
+from metricstore.webhooks.record import Answer, Due, Recorder, SendResult
+from metricstore.webhooks.retry import RETRY_AFTER_STATUSES, parse_retry_after
 from metricstore.windows import utc_now
 
 # Any port: a receiver may listen where it likes; the guard is on addresses, not ports.
@@ -49,42 +45,7 @@ class SendSettings:
     timeout_seconds: float = 15.0  # the whole attempt: connect, send, answer
     max_seconds: float = 120.0  # no send starts after this; the rest stay due
     breaker: int = 5  # failures in a row after which an endpoint gets nothing more this pass
-
-
-@dataclass
-class SendResult:
-    """What a pass did."""
-
-    attempted: int = 0
-    delivered: int = 0
-    failed: int = 0  # will be retried
-    dead: int = 0  # exhausted their retries
-    refused: int = 0  # the SSRF guard refused the address
-    deferred: int = 0  # due, not tried this pass (breaker, time limit): due at the next run or deliver
-    held: int = 0  # pending for an endpoint that is disabled (410, or failing for days)
-    disabled: list[str] = field(default_factory=list)  # endpoints this pass disabled: "ws: reason"
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Due:
-    delivery_id: str
-    webhook_id: str
-    workspace_id: str
-    conversation_id: str
-    attempts: int
-    body: str
-
-
-@dataclass
-class _Answer:
-    status_code: int | None = None
-    error: str | None = None
-    refused: bool = False
-    retry_after: timedelta | None = None
-    latency_ms: float = 0.0
+    record_batch: int = 64  # attempts committed together (a kill re-sends at most these, under the same ids)
 
 
 def policy(webhook: WebhookSettings, settings: SendSettings) -> drawbridge.Policy:
@@ -122,7 +83,7 @@ def deliver_due(
     active = sorted(ws for ws in targets if ws not in disabled)
     result.held = _count_pending(conn, sorted(disabled))
     due = [
-        _Due(*row)
+        Due(*row)
         for row in conn.execute(
             "SELECT o.delivery_id, o.webhook_id, o.workspace_id, o.conversation_id, o.attempts, m.body "
             "FROM ops.webhook_outbox o JOIN ops.webhook_messages m USING (webhook_id) "
@@ -140,7 +101,7 @@ def deliver_due(
 
 async def _send_all(
     conn: duckdb.DuckDBPyConnection,
-    due: list[_Due],
+    due: list[Due],
     targets: dict[str, WebhookSettings],
     settings: SendSettings,
     now: datetime,
@@ -151,8 +112,9 @@ async def _send_all(
     failures_in_a_row: Counter[str] = Counter()
     stopped: set[str] = set()  # endpoints disabled (410) or broken this pass
     clients = {ws: drawbridge.Client(policy(targets[ws], settings)) for ws in {d.workspace_id for d in due}}
+    recorder = Recorder(conn, result, batch=settings.record_batch)
 
-    async def one(item: _Due) -> None:
+    async def one(item: Due) -> None:
         async with semaphore:
             webhook = targets[item.workspace_id]
             if item.workspace_id in stopped or time.monotonic() - clock > settings.max_seconds:
@@ -160,8 +122,8 @@ async def _send_all(
                 return
             answer = await _attempt(clients[item.workspace_id], webhook, item, settings)
             at = now + timedelta(seconds=time.monotonic() - clock)
-            outcome = _record(conn, item, webhook.url, answer, at, result)
-            if outcome in ("delivered",):
+            outcome = recorder.settle(item, webhook.url, answer, at)
+            if outcome == "delivered":
                 failures_in_a_row[item.workspace_id] = 0
             else:
                 failures_in_a_row[item.workspace_id] += 1
@@ -170,12 +132,13 @@ async def _send_all(
 
     try:
         await asyncio.gather(*(one(item) for item in due))
+        recorder.flush()
     finally:
         for client in clients.values():
             await client.aclose()
 
 
-async def _attempt(client: drawbridge.Client, webhook: WebhookSettings, item: _Due, settings: SendSettings) -> _Answer:
+async def _attempt(client: drawbridge.Client, webhook: WebhookSettings, item: Due, settings: SendSettings) -> Answer:
     signed_at = datetime.now(UTC)  # receivers check the timestamp against their clock: always the real one
     headers = {
         "content-type": "application/json",
@@ -184,7 +147,7 @@ async def _attempt(client: drawbridge.Client, webhook: WebhookSettings, item: _D
         "webhook-signature": Webhook(webhook.secret).sign(item.webhook_id, signed_at, item.body),
     }
     started = time.perf_counter()
-    answer = _Answer()
+    answer = Answer()
     try:
         response = await asyncio.wait_for(
             client.post(webhook.url, content=item.body.encode(), headers=headers), settings.timeout_seconds
@@ -208,91 +171,6 @@ async def _attempt(client: drawbridge.Client, webhook: WebhookSettings, item: _D
             )
     answer.latency_ms = (time.perf_counter() - started) * 1000
     return answer
-
-
-def _record(
-    conn: duckdb.DuckDBPyConnection, item: _Due, url: str, answer: _Answer, at: datetime, result: SendResult
-) -> str:
-    """Commit one attempt: its row, the delivery's new state, the endpoint's health."""
-    attempt = item.attempts + 1
-    result.attempted += 1
-    result.latencies_ms.append(answer.latency_ms)
-    if answer.refused:
-        outcome = "refused"
-    elif answer.status_code is not None:
-        outcome = outcome_of(answer.status_code)
-    else:
-        outcome = "failed"
-    if answer.error:
-        result.errors[answer.error.split(":")[0] if answer.refused else answer.error] += 1
-    state, due_again = "pending", None
-    if outcome == "delivered":
-        state = "delivered"
-        result.delivered += 1
-    elif outcome == "gone":
-        due_again = at  # held until the endpoint is enabled again, then sent at once
-    else:
-        due_again = next_attempt(attempt, at, retry_after=answer.retry_after)
-        state = "pending" if due_again else "dead"
-        result.refused += outcome == "refused"
-        result.failed += state == "pending"
-        result.dead += state == "dead"
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute(
-            "INSERT INTO ops.webhook_deliveries (delivery_id, webhook_id, workspace_id, conversation_id, url, "
-            "attempt, status_code, latency_ms, outcome, error, next_attempt_at, attempted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [item.delivery_id, item.webhook_id, item.workspace_id, item.conversation_id, url, attempt,
-             answer.status_code, round(answer.latency_ms, 3), outcome, answer.error, due_again, at],
-        )  # fmt: skip
-        conn.execute(
-            "UPDATE ops.webhook_outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?, "
-            "last_error = ?, updated_at = ? WHERE delivery_id = ?",
-            [state, attempt, due_again, answer.status_code, answer.error, at, item.delivery_id],
-        )
-        disabled = _endpoint_health(conn, item.workspace_id, url, outcome, at)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    if disabled:
-        result.disabled.append(f"{item.workspace_id}: {disabled}")
-    return outcome
-
-
-def _endpoint_health(conn: duckdb.DuckDBPyConnection, ws: str, url: str, outcome: str, at: datetime) -> str | None:
-    """Update the endpoint's health after an attempt; the reason when this attempt disabled it."""
-    row = conn.execute(
-        "SELECT state, failing_since FROM ops.webhook_endpoints WHERE workspace_id = ? AND url = ?", [ws, url]
-    ).fetchone()
-    if row is None:
-        conn.execute(
-            "INSERT INTO ops.webhook_endpoints (workspace_id, url, state, updated_at) VALUES (?, ?, 'active', ?)",
-            [ws, url, at],
-        )
-        state, failing_since = "active", None
-    else:
-        state, failing_since = row
-    reason = None
-    if outcome == "delivered":
-        conn.execute(
-            "UPDATE ops.webhook_endpoints SET failing_since = NULL, last_success_at = ?, updated_at = ? "
-            "WHERE workspace_id = ? AND url = ?",
-            [at, at, ws, url],
-        )
-        return None
-    failing_since = failing_since or at
-    if outcome == "gone":
-        reason = f"the receiver answered 410 Gone at {at:%Y-%m-%d %H:%M:%S} UTC"
-    elif at - failing_since >= DISABLE_AFTER:
-        reason = f"every attempt failed since {failing_since:%Y-%m-%d %H:%M:%S} UTC ({DISABLE_AFTER.days} days)"
-    conn.execute(
-        "UPDATE ops.webhook_endpoints SET failing_since = ?, state = ?, reason = coalesce(?, reason), updated_at = ? "
-        "WHERE workspace_id = ? AND url = ?",
-        [failing_since, "disabled" if reason else state, reason, at, ws, url],
-    )
-    return reason if state != "disabled" else None
 
 
 def enable_endpoint(
