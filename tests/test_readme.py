@@ -4,14 +4,22 @@ is the demo itself, the others start the UI or the suite) and its SQL block thro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from standardwebhooks import Webhook
 
+from metricstore.workspace_settings import new_secret
 from tests.conftest import REPO
 
 README = REPO / "README.md"
@@ -82,3 +90,50 @@ def test_the_readme_commands_run_verbatim_on_the_demo(user_folder: tuple[Path, d
     assert '"customMetrics"' in out and '"metricSchema"' in out  # get-metric
     assert '"added":["docs_quality"]' in out  # the settings history
     assert "hourly_metrics succeeded" in out
+    # webhooks: a verified delivery per conversation of the window, a failed replay retried by `deliver`
+    delivered = re.search(r"^(\d+)$", out.split("call=", 1)[1], re.M)
+    assert delivered and int(delivered.group(1)) > 100, out[-3000:]
+    assert "attempted 1: delivered 0, failed (retried later) 1" in out
+    assert "attempted 1: delivered 1," in out
+    assert re.search(r"ws_demo .* active", out)
+
+
+def test_the_readme_receiver_verifies_signatures(tmp_path: Path) -> None:
+    (code,) = readme_blocks("python")
+    (tmp_path / "receiver.py").write_text(code, encoding="utf-8")
+    secret = new_secret()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "WEBHOOK_SECRET": secret, "PORT": str(port)}
+    receiver = subprocess.Popen(
+        [sys.executable, "receiver.py"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        body = json.dumps({"success": True, "callData": {"id": "call-9", "customMetrics": {"csat": {"value": 9}}}})
+        at = datetime.now(UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(secret).sign("msg_1", at, body),
+        }
+        for _ in range(100):
+            try:
+                answer = httpx.post(url, content=body, headers=headers)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert answer.status_code == 204
+        forged = httpx.post(url, content=body.replace("9}", "1}"), headers=headers)
+        assert forged.status_code == 400
+    finally:
+        receiver.terminate()
+        out, _ = receiver.communicate(timeout=10)
+    assert out.splitlines() == ['msg_1 call-9 {"csat": {"value": 9}}']

@@ -2,8 +2,8 @@
 committed in batches.
 
 One transaction per attempt bounded a pass at about 50 deliveries a second whatever the concurrency (a DuckDB
-commit costs ~19 ms here; `make bench`, webhooks), so attempts are committed ``batch`` at a time, or after
-``FLUSH_SECONDS``, and at the end of the pass. A process killed before a commit loses the records of at most one
+commit costs ~19 ms here; `make bench`, webhooks), so attempts are committed set-based, ``batch`` at a time or
+after ``FLUSH_SECONDS``, and at the end of the pass. A process killed before a commit loses the records of at most one
 batch: those deliveries are still pending in the outbox and go out again under the same ``webhook-id``, which
 receivers deduplicate by (CONTRACT §7) — the same as a kill between one send and its record.
 
@@ -20,10 +20,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import polars as pl
 
+from metricstore.warehouse import register_frame, run_script
 from metricstore.webhooks.retry import DISABLE_AFTER, next_attempt, outcome_of
 
 FLUSH_SECONDS = 1.0
+# The columns of a batch (sql/webhooks/record_attempts.sql reads them as the temp table webhook_attempts).
+_ATTEMPTS: pl.Schema = pl.Schema(
+    {
+        "delivery_id": pl.String(),
+        "webhook_id": pl.String(),
+        "workspace_id": pl.String(),
+        "conversation_id": pl.String(),
+        "url": pl.String(),
+        "attempt": pl.Int32(),
+        "status_code": pl.Int32(),
+        "latency_ms": pl.Float64(),
+        "outcome": pl.String(),
+        "error": pl.String(),
+        "next_attempt_at": pl.Datetime("us"),
+        "attempted_at": pl.Datetime("us"),
+        "state": pl.String(),
+    }
+)
 
 
 @dataclass
@@ -83,7 +103,6 @@ class Recorder:
         self._result = result
         self._batch = batch
         self._attempts: list[tuple[Any, ...]] = []
-        self._outbox: list[tuple[Any, ...]] = []
         self._endpoints: dict[tuple[str, str], _Endpoint] = {
             (ws, url): _Endpoint(state, reason, failing_since, last_success_at, updated_at)
             for ws, url, state, reason, failing_since, last_success_at, updated_at in conn.execute(
@@ -122,9 +141,8 @@ class Recorder:
             result.dead += state == "dead"
         self._attempts.append(
             (item.delivery_id, item.webhook_id, item.workspace_id, item.conversation_id, url, attempt,
-             answer.status_code, round(answer.latency_ms, 3), outcome, answer.error, due_again, at)
+             answer.status_code, round(answer.latency_ms, 3), outcome, answer.error, due_again, at, state)
         )  # fmt: skip
-        self._outbox.append((state, attempt, due_again, answer.status_code, answer.error, at, item.delivery_id))
         disabled = self._endpoint_health(item.workspace_id, url, outcome, at)
         if disabled:
             result.disabled.append(f"{item.workspace_id}: {disabled}")
@@ -138,8 +156,8 @@ class Recorder:
         if not self._attempts:
             return
         endpoints = [(ws, url, self._endpoints[ws, url]) for ws, url in sorted(self._touched)]
-        _commit(self._conn, self._attempts, self._outbox, endpoints)
-        self._attempts, self._outbox, self._touched = [], [], set()
+        _commit(self._conn, pl.DataFrame(self._attempts, schema=_ATTEMPTS, orient="row"), endpoints)
+        self._attempts, self._touched = [], set()
 
     def _endpoint_health(self, ws: str, url: str, outcome: str, at: datetime) -> str | None:
         """Update the endpoint's health after an attempt; the reason when this attempt disabled it."""
@@ -164,24 +182,12 @@ class Recorder:
 
 
 def _commit(
-    conn: duckdb.DuckDBPyConnection,
-    attempts: list[tuple[Any, ...]],
-    outbox: list[tuple[Any, ...]],
-    endpoints: list[tuple[str, str, _Endpoint]],
+    conn: duckdb.DuckDBPyConnection, attempts: pl.DataFrame, endpoints: list[tuple[str, str, _Endpoint]]
 ) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.executemany(
-            "INSERT INTO ops.webhook_deliveries (delivery_id, webhook_id, workspace_id, conversation_id, url, "
-            "attempt, status_code, latency_ms, outcome, error, next_attempt_at, attempted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            attempts,
-        )
-        conn.executemany(
-            "UPDATE ops.webhook_outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?, "
-            "last_error = ?, updated_at = ? WHERE delivery_id = ?",
-            outbox,
-        )
+        register_frame(conn, "webhook_attempts", attempts)
+        run_script(conn, "webhooks/record_attempts.sql")
         for ws, url, e in endpoints:
             conn.execute("DELETE FROM ops.webhook_endpoints WHERE workspace_id = ? AND url = ?", [ws, url])
             conn.execute(
