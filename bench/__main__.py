@@ -14,7 +14,16 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # name → module with `run(quick: bool) -> dict` and `summary(result: dict) -> str` (Markdown)
-BENCHMARKS = ("static_path", "incremental", "orchestration", "ai_fanout", "free_tier", "publishing", "api_latency")
+BENCHMARKS = (
+    "static_path",
+    "incremental",
+    "orchestration",
+    "ai_fanout",
+    "free_tier",
+    "publishing",
+    "api_latency",
+    "webhooks",
+)
 
 
 def main() -> None:
