@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # SQL templates render code (identifiers, allow-listed expressions), never values: values are bound parameters.
-_SQL_TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# A file may include another (`{% include "windows/current_snapshots.sql" %}`) where two queries share a rule.
+_SQL_TEMPLATES = Environment(
+    loader=FileSystemLoader(SQL_DIR), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
 
 
 @cache
@@ -25,8 +28,8 @@ def sql_text(name: str) -> str:
 
 
 def render_sql(name: str, **code: Any) -> str:
-    """Render ``sql/<name>`` as a Jinja template with allow-listed code fragments."""
-    return _SQL_TEMPLATES.from_string(sql_text(name)).render(**code)
+    """Render ``sql/<name>`` as a Jinja template with allow-listed code fragments (and the files it includes)."""
+    return _SQL_TEMPLATES.get_template(name).render(**code)
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -79,7 +82,7 @@ def _enum_columns(conn: duckdb.DuckDBPyConnection) -> None:
 
 def run_script(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None, **code: Any) -> None:
     """Run every statement of ``sql/<name>`` in order, binding the named parameters each one uses."""
-    text = render_sql(name, **code) if code else sql_text(name)
+    text = render_sql(name, **code)
     for statement in split_statements(text):
         used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
         conn.execute(statement, used)

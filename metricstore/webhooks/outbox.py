@@ -25,7 +25,7 @@ from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import WebhookSettings
 from metricstore.evaluation.run import AiSettings, ai_specs
 from metricstore.post_call import PostCallRecord, post_call_records
-from metricstore.warehouse import register_frame, sql_text
+from metricstore.warehouse import register_frame, render_sql, sql_text
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
 # Records are built and queued this many conversations at a time (two queries per chunk).
@@ -101,7 +101,7 @@ def queue_window(
             "last_run_from": end - lookback + HOUR,
             "runnable_tiers": runnable_tiers(),
         }
-        rows = conn.execute(sql_text("webhooks/changed_conversations.sql"), params).fetchall()
+        rows = conn.execute(render_sql("webhooks/changed_conversations.sql"), params).fetchall()
         result.waiting += sum(1 for *_, ready in rows if not ready)
         by_workspace: dict[str, list[tuple[str, datetime, int | None]]] = {}
         for ws, conversation_id, occurred_at, fingerprint, ready in rows:

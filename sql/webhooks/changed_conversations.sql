@@ -3,24 +3,7 @@
 -- fingerprint the conversation's newest delivery does not have. `ready` once every metric it carries is in.
 -- Registered frames: webhook_metrics (workspace_id, metric_key, definition_version) — the metrics a record
 -- carries; ai_specs (as for ai/pending_pairs.sql) — the workspace's AI metrics.
-WITH latest AS (
-    SELECT e.workspace_id, e.conversation_id, e.event_id, e.event_type, e.channel, e.direction, e.occurred_at
-    FROM raw.events e
-    WHERE e.conversation_id IS NOT NULL AND list_contains($workspaces, e.workspace_id)
-      AND e.occurred_at >= $lookback_start AND e.occurred_at < $window_end
-    QUALIFY row_number() OVER (
-        PARTITION BY e.workspace_id, e.conversation_id
-        ORDER BY e.occurred_at DESC, e.snapshot_version DESC NULLS LAST, e.event_id DESC) = 1
-),
-current_snapshots AS (
-    -- as in ai/pending_pairs.sql: a conversation with a later snapshot belongs to the run that owns that snapshot
-    SELECT l.* FROM latest l
-    WHERE NOT EXISTS (
-        SELECT 1 FROM raw.events later
-        WHERE later.occurred_at >= $window_end
-          AND later.conversation_id = l.conversation_id AND later.workspace_id = l.workspace_id
-    )
-),
+WITH {% include "windows/current_snapshots.sql" %},
 waiting AS (
     -- an AI metric this or a later run of the window can still evaluate; in the window's oldest hour (its last
     -- run) the conversation is delivered as it is
@@ -29,14 +12,7 @@ waiting AS (
     JOIN ai_specs s ON s.workspace_id = c.workspace_id
     WHERE c.occurred_at >= $last_run_from
       AND list_contains($runnable_tiers, s.model_tier)
-      AND (len(s.event_types) = 0 OR list_contains(s.event_types, c.event_type))
-      AND (s.channel_scope = 'all' OR s.channel_scope = c.channel OR s.channel_scope = c.direction)
-      AND NOT EXISTS (
-          SELECT 1 FROM metrics.metric_values v
-          WHERE v.workspace_id = c.workspace_id AND v.metric_key = s.metric_key
-            AND v.entity_type = 'conversation' AND v.entity_id = c.conversation_id
-            AND v.definition_version = s.definition_version
-      )
+      AND {% include "ai/unevaluated_in_scope.sql" %}
 ),
 metric_sets AS (
     SELECT workspace_id, string_agg(metric_key || '@' || definition_version, ',' ORDER BY metric_key) AS metrics
@@ -66,6 +42,7 @@ fingerprinted AS (
     FROM current_snapshots c
     LEFT JOIN metric_sets s USING (workspace_id)
     LEFT JOIN conversation_values v USING (workspace_id, conversation_id)
+    WHERE list_contains($workspaces, c.workspace_id)
 )
 SELECT f.workspace_id, f.conversation_id, f.occurred_at, f.fingerprint, w.conversation_id IS NULL AS ready
 FROM fingerprinted f
