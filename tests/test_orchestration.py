@@ -28,6 +28,7 @@ def test_definitions_load() -> None:
         "metrics/ai_metric_values",
         "metrics/metric_aggregates",
         "serving/published_warehouse",
+        "delivery/post_call_webhooks",
     }
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("metrics/metric_values", "required_metrics_present") in checks
@@ -36,6 +37,10 @@ def test_definitions_load() -> None:
         AssetKey(["metrics", "ai_metric_values"]),
     }
     assert ("metrics/ai_metric_values", "error_rate_below_threshold") in checks
+    assert ("delivery/post_call_webhooks", "required_metrics_delivered") in checks
+    assert graph.get(AssetKey(["delivery", "post_call_webhooks"])).parent_keys == {
+        AssetKey(["serving", "published_warehouse"])
+    }
 
 
 def test_code_location_imports_without_warnings() -> None:
@@ -52,7 +57,7 @@ def test_code_location_imports_without_warnings() -> None:
 
 def test_every_check_has_a_description() -> None:
     specs = [spec for a in defs.assets or [] for spec in getattr(a, "check_specs", [])]
-    assert len(specs) == 8
+    assert len(specs) == 9
     assert all(spec.description for spec in specs), [s.name for s in specs if not s.description]
 
 
