@@ -69,6 +69,9 @@ class Evaluation:
     attempts: int = 0
     error: str | None = None
     cached: bool = False
+    # How sure the evaluator is of the value, in [0, 1] (None: it does not say). The free tier derives it from
+    # its score margin; Claude tiers only from repeated answers, where a definition asks for it.
+    confidence: float | None = None
 
 
 class Evaluator(Protocol):
