@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     Config,
@@ -15,6 +16,7 @@ from assets.metrics import metric_values
 from assets.partitions import hourly_partitions, range_backfill
 from assets.resources import MetricStoreResource
 from assets.windows import markdown_table, run_window
+from metricstore.calibration.gate import check_gates
 from metricstore.evaluation.run import AiSettings, evaluate_window
 
 AI_VALUES_KEY = ["metrics", "ai_metric_values"]
@@ -49,7 +51,13 @@ class AiRunConfig(Config):
             "error_rate_below_threshold",
             asset=AI_VALUES_KEY,
             description="Failed evaluations stay under the run's max_error_rate.",
-        )
+        ),
+        AssetCheckSpec(
+            "calibration_gates_pass",
+            asset=AI_VALUES_KEY,
+            description="Every AI metric with a calibration gate reaches its minimum agreement; a version below it "
+            "is held back (not aggregated, not delivered) until a calibration passes.",
+        ),
     ],
 )
 def ai_metric_values(
@@ -66,6 +74,10 @@ def ai_metric_values(
     )
     with metricstore.connect() as conn:
         result = evaluate_window(conn, catalog, window, settings=settings, run_id=context.run_id)
+        gates = check_gates(conn, catalog, metricstore.settings().metric_defs, run_id=context.run_id)
+    held_back = [g for g in gates if not g.live]
+    for gate in held_back:
+        context.log.warning(f"{gate.workspace_id}/{gate.metric_key} {gate.definition_version}: {gate.reason}")
     if result.skipped_no_key:
         context.log.warning(
             f"ANTHROPIC_API_KEY is not set: {result.skipped_no_key} evaluations of Claude-tier metrics "
@@ -108,6 +120,21 @@ def ai_metric_values(
                 check_name="error_rate_below_threshold",
                 passed=result.error_rate <= config.max_error_rate,
                 metadata={"error_rate": round(result.error_rate, 4), "threshold": config.max_error_rate},
-            )
+            ),
+            AssetCheckResult(
+                check_name="calibration_gates_pass",
+                passed=not held_back,
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "gated_versions": len(gates),
+                    "held_back": len(held_back),
+                    "gates": MetadataValue.md(
+                        markdown_table(
+                            ("workspace", "metric", "version", "live", "reason"),
+                            [(g.workspace_id, g.metric_key, g.definition_version, g.live, g.reason) for g in gates],
+                        )
+                    ),
+                },
+            ),
         ],
     )

@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -130,6 +131,59 @@ Label = Annotated[
 ]
 
 
+# Calibration (metricstore/calibration): the agreement figures of each metric type, and which one a gate compares
+# with its minimum unless it names another. MAE is an error, not an agreement: gates use the others.
+CALIBRATION_MEASURES: dict[str, tuple[str, ...]] = {
+    "categorical": ("accuracy", "macro_f1", "kappa"),
+    "boolean": ("precision", "recall", "f1", "kappa"),
+    "numerical": ("mae", "spearman", "within_range"),
+    "list": ("set_precision", "set_recall", "set_f1"),
+    "text": ("exact_match",),
+}
+DEFAULT_GATE_MEASURE = {
+    "categorical": "kappa",
+    "boolean": "kappa",
+    "numerical": "spearman",
+    "list": "set_f1",
+    "text": "exact_match",
+}
+SIGNED_MEASURES = frozenset({"kappa", "spearman"})  # in [-1, 1]; the others are shares in [0, 1]
+_LABELS_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[\w./ -]+\.(?:jsonl|csv)$")
+
+
+class CalibrationGate(BaseModel):
+    """A labelled set and the least agreement a definition version must reach on it to go live."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: str = Field(
+        max_length=512,
+        description="A labels file (JSONL or CSV of conversation_id, expected[, rater]), relative to the "
+        "workspace's definitions folder (metric_defs/workspaces/<ws>/), e.g. labels/contact_reason.jsonl.",
+    )
+    min_agreement: float = Field(
+        ge=-1, le=1, description="The least the measure must reach (its point estimate) for the version to go live."
+    )
+    measure: str | None = Field(
+        default=None,
+        description="The agreement figure compared: kappa for categorical and boolean metrics, spearman for "
+        "numerical, set_f1 for lists, exact_match for text unless named.",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _relative_labels_file(cls, value: str) -> str:
+        if not _LABELS_PATH.fullmatch(value):
+            raise ValueError(
+                "a .jsonl or .csv file relative to the workspace's definitions folder, without '..' "
+                "(e.g. labels/contact_reason.jsonl)"
+            )
+        return value
+
+    def measure_for(self, metric_type: str) -> str:
+        return self.measure or DEFAULT_GATE_MEASURE[metric_type]
+
+
 class RatioOf(BaseModel):
     """The two metrics whose period aggregates form a ``ratio``."""
 
@@ -185,6 +239,11 @@ class MetricDefinition(BaseModel):
         description="One of the 12 default post-call metrics; a workspace's `default_metrics_enabled: false` "
         "turns these off.",
     )
+    calibration: CalibrationGate | None = Field(
+        default=None,
+        description="AI metrics: a labelled set and a minimum agreement; a version below it is not live (its "
+        "values are kept but not aggregated or delivered) until a calibration passes.",
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> MetricDefinition:
@@ -211,9 +270,26 @@ class MetricDefinition(BaseModel):
             problems.append((fld, "valid ranges apply to numerical metrics only"))
         if lo is not None and hi is not None and lo > hi:
             problems.append(("valid_range_min", f"valid_range_min {lo} is greater than valid_range_max {hi}"))
+        problems.extend(self._check_calibration())
         if problems:
             raise ValueError(" | ".join(f"{f}: {m}" for f, m in problems))
         return self
+
+    def _check_calibration(self) -> list[tuple[str, str]]:
+        gate = self.calibration
+        if gate is None:
+            return []
+        if not self.is_ai:
+            return [("calibration", "a calibration gate measures AI answers: only ai_* metrics take one")]
+        measures = [m for m in CALIBRATION_MEASURES[self.metric_type] if m != "mae"]
+        measure = gate.measure_for(self.metric_type)
+        if measure not in measures:
+            return [
+                ("calibration.measure", f"'{measure}' is not a {self.metric_type} measure (use {', '.join(measures)})")
+            ]
+        if measure not in SIGNED_MEASURES and gate.min_agreement < 0:
+            return [("calibration.min_agreement", f"{measure} is a share in [0, 1]: min_agreement must be too")]
+        return []
 
     def _check_ratio(self) -> list[tuple[str, str]]:
         # The docs mark extraction_mode required, so a ratio may name one; it computes nothing with it.

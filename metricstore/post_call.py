@@ -11,7 +11,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 from pydantic.alias_generators import to_camel
 
-from metricstore.catalog_loader import MetricCatalog
+from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
 from metricstore.definitions import MetricDefinition
 from metricstore.query import QueryError, TypedValue, typed_value
 from metricstore.warehouse import render_sql
@@ -165,9 +165,9 @@ def post_call_record(
         asked = ", ".join(f"{name}={value}" for name, value in given.values())
         raise QueryError("unknown_call", f"no conversation with {asked} in workspace {workspace_id}")
     conversation_id, _, raw = row
-    return _record(
-        catalog, workspace_id, str(conversation_id), raw, _values(conn, catalog, workspace_id, [str(conversation_id)])
-    )
+    metrics = record_metrics(conn, catalog, workspace_id)
+    values = _values(conn, metrics, workspace_id, [str(conversation_id)])
+    return _record(catalog, metrics, str(conversation_id), raw, values)
 
 
 def post_call_records(
@@ -179,21 +179,43 @@ def post_call_records(
         return {}
     params = {"workspace_id": workspace_id, "conversation_ids": conversation_ids}
     rows = conn.execute(render_sql("query/post_call_conversations.sql"), params).fetchall()
-    values = _values(conn, catalog, workspace_id, conversation_ids)
-    return {str(cid): _record(catalog, workspace_id, str(cid), raw, values) for cid, _, raw in rows}
+    metrics = record_metrics(conn, catalog, workspace_id)
+    values = _values(conn, metrics, workspace_id, conversation_ids)
+    return {str(cid): _record(catalog, metrics, str(cid), raw, values) for cid, _, raw in rows}
+
+
+def record_metrics(
+    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, workspace_id: str
+) -> list[LoadedDefinition]:
+    """The metrics a workspace's post-call records carry: the default metrics in effect and the active custom
+    ones, less any whose current version its calibration gate holds back (ops.metric_gates)."""
+    try:
+        held_back = set(
+            conn.execute(
+                "SELECT metric_key, definition_version FROM ops.metric_gates WHERE workspace_id = ? AND NOT live",
+                [workspace_id],
+            ).fetchall()
+        )
+    except duckdb.CatalogException:  # a snapshot published before gates existed: none is held back
+        held_back = set()
+    return [
+        d
+        for d in catalog.definitions_for(workspace_id)  # active, less the defaults when the workspace is off
+        if (not d.builtin or d.definition.post_call_default)
+        and (d.definition.key, d.definition.definition_version) not in held_back
+    ]
 
 
 def _record(
     catalog: MetricCatalog,
-    workspace_id: str,
+    metrics: list[LoadedDefinition],
     conversation_id: str,
     raw: Any,
     values: dict[tuple[str, str], TypedValue],
 ) -> PostCallRecord:
     data = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    in_effect = catalog.definitions_for(workspace_id)  # active, less the defaults when the workspace is off
-    defaults = [d for d in in_effect if d.builtin and d.definition.post_call_default]
-    custom = [d for d in in_effect if not d.builtin]
+    defaults = [d for d in metrics if d.builtin]
+    custom = [d for d in metrics if not d.builtin]
 
     # A default metric's field carries the computed value, never the snapshot's raw one, and is absent when off.
     for d in catalog.builtins:
@@ -216,11 +238,10 @@ def _record(
 
 
 def _values(
-    conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, workspace_id: str, conversation_ids: list[str]
+    conn: duckdb.DuckDBPyConnection, metrics: list[LoadedDefinition], workspace_id: str, conversation_ids: list[str]
 ) -> dict[tuple[str, str], TypedValue]:
     """Each (conversation, metric)'s value under the metric's current version, for the metrics a post-call record
-    carries (the defaults and the custom metrics in effect); only `ok` values count."""
-    metrics = [d for d in catalog.definitions_for(workspace_id) if not d.builtin or d.definition.post_call_default]
+    carries (:func:`record_metrics`); only `ok` values count."""
     if not metrics:
         return {}
     params = {

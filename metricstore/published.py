@@ -47,6 +47,8 @@ COPIED_TABLES = (
     "ops.webhook_deliveries",
     "ops.webhook_outbox",
     "ops.webhook_endpoints",
+    "ops.calibrations",
+    "ops.metric_gates",
 )
 # Views over the relations above, as sql/schema.sql defines them in the warehouse.
 REPORTING_VIEWS = ("metrics.metric_latest", "metrics.metric_trend", "metrics.metric_catalog")

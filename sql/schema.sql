@@ -303,3 +303,42 @@ CREATE TABLE IF NOT EXISTS ops.published_parts (
     published_at   TIMESTAMP NOT NULL,
     superseded_at  TIMESTAMP             -- NULL while current
 );
+
+-- Calibration (metricstore/calibration): one row per calibration of a metric's definition version against a labels
+-- file; figures are JSON {name: {value, low, high, n}} (bootstrap 95 % intervals).
+CREATE TABLE IF NOT EXISTS ops.calibrations (
+    calibration_id     VARCHAR PRIMARY KEY,
+    workspace_id       VARCHAR NOT NULL,
+    metric_key         VARCHAR NOT NULL,
+    metric_type        VARCHAR NOT NULL,
+    definition_version VARCHAR NOT NULL,
+    model              VARCHAR NOT NULL,
+    labels_path        VARCHAR NOT NULL,
+    labels_digest      VARCHAR NOT NULL,   -- sha256 of the labels file: the gate asks for a calibration on these
+    labelled           INTEGER NOT NULL,   -- conversations with a usable label
+    raters             INTEGER NOT NULL,
+    refused_lines      INTEGER NOT NULL,
+    unknown_conversations INTEGER NOT NULL,
+    errors             INTEGER NOT NULL,
+    figures            JSON NOT NULL,
+    ceiling            JSON NOT NULL,      -- the raters' agreement with each other ({} with one rater)
+    confusion          JSON NOT NULL,
+    calls              INTEGER NOT NULL,
+    cached             INTEGER NOT NULL,
+    cost_usd           DOUBLE NOT NULL,
+    created_at         TIMESTAMP NOT NULL
+);
+-- The calibration gate: per gated metric version, whether it is live (its values aggregated and delivered) and why.
+-- Rewritten by each run; a version that changes state has its hours recomputed.
+CREATE TABLE IF NOT EXISTS ops.metric_gates (
+    workspace_id       VARCHAR NOT NULL,
+    metric_key         VARCHAR NOT NULL,
+    definition_version VARCHAR NOT NULL,
+    live               BOOLEAN NOT NULL,
+    reason             VARCHAR NOT NULL,
+    measure            VARCHAR NOT NULL,
+    minimum            DOUBLE NOT NULL,
+    value              DOUBLE,             -- the calibration's figure (NULL: not calibrated yet)
+    calibration_id     VARCHAR,
+    checked_at         TIMESTAMP NOT NULL
+);

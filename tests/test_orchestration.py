@@ -57,7 +57,7 @@ def test_code_location_imports_without_warnings() -> None:
 
 def test_every_check_has_a_description() -> None:
     specs = [spec for a in defs.assets or [] for spec in getattr(a, "check_specs", [])]
-    assert len(specs) == 9
+    assert len(specs) == 10
     assert all(spec.description for spec in specs), [s.name for s in specs if not s.description]
 
 

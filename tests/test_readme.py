@@ -94,7 +94,8 @@ def test_the_readme_commands_run_verbatim_on_the_demo(user_folder: tuple[Path, d
     delivered = re.search(r"^(\d+)$", out.split("call=", 1)[1], re.M)
     assert delivered and int(delivered.group(1)) > 100, out[-3000:]
     assert "attempted 1: delivered 0, failed (retried later) 1" in out
-    assert "attempted 1: delivered 1," in out
+    # what is due now: the replayed conversation (and any delivery of the run that failed under load), all sent
+    assert re.search(r"attempted ([1-9]\d*): delivered \1,", out), out[-2500:]
     assert re.search(r"ws_demo .* active", out)
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,14 +13,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from metricstore.cli.published_query import published_query
 from metricstore.cli.tables import echo_table
+from metricstore.cli.writing import load_valid_catalog, writing
 from metricstore.config import Settings
 from metricstore.definitions import WebhookSecret
 from metricstore.workspace_settings import WorkspaceFileInvalid, new_secret, workspace_webhook
 
 if TYPE_CHECKING:
-    import duckdb
-
-    from metricstore.catalog_loader import MetricCatalog
     from metricstore.webhooks.record import SendResult
 
 # --since / --until: a day, or a minute (UTC)
@@ -94,35 +89,6 @@ def _listen_secret(secret: str | None, workspace_id: str | None) -> str:
         raise click.BadParameter(exc.errors()[0]["msg"], param_hint="--secret") from None
 
 
-@contextmanager
-def _writing(what: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The warehouse, under the writer lock runs take (one writer at a time); published again afterwards, so that
-    `webhooks status` and the API see what was sent."""
-    from metricstore.published import publish
-    from metricstore.run_lock import writer_lock
-    from metricstore.warehouse import connect
-
-    settings = Settings.from_env()
-
-    def waiting(holder: object) -> None:
-        click.echo(f"waiting for {holder or 'another run'}: one process writes the warehouse at a time", err=True)
-
-    run_id = f"webhooks {what} {uuid.uuid4().hex[:8]}"
-    with writer_lock(settings.warehouse, run_id, waiting), connect(settings.warehouse) as conn:
-        yield conn
-        publish(conn, settings.published)
-
-
-def _catalog() -> MetricCatalog:
-    from metricstore.catalog_loader import DefinitionsInvalid, load_catalog
-
-    try:
-        return load_catalog(Settings.from_env().metric_defs)
-    except DefinitionsInvalid as exc:
-        click.echo(f"error: {len(exc.errors)} invalid metric definition(s): run `metricstore defs validate`", err=True)
-        sys.exit(1)
-
-
 def _echo_sent(sent: SendResult) -> None:
     click.echo(
         f"attempted {sent.attempted:,}: delivered {sent.delivered:,}, failed (retried later) {sent.failed:,}, "
@@ -141,8 +107,8 @@ def deliver(concurrency: int) -> None:
     """Send every delivery that is due now (first attempts and retries whose time has come), without a run."""
     from metricstore.webhooks.sender import SendSettings, deliver_due
 
-    catalog = _catalog()
-    with _writing("deliver") as conn:
+    catalog = load_valid_catalog()
+    with writing("webhooks deliver") as (conn, _):
         sent = deliver_due(conn, catalog, settings=SendSettings(concurrency=concurrency))
     _echo_sent(sent)
 
@@ -162,11 +128,11 @@ def replay(
 
     if bool(conversation_ids) == bool(since or until):
         raise click.UsageError("give --conversation ID (repeatable), or --since and/or --until")
-    catalog = _catalog()
+    catalog = load_valid_catalog()
     if workspace_id not in webhook_targets(catalog):
         click.echo(f"error: workspace {workspace_id} has no enabled webhook (its workspace.yaml `webhook:`)", err=True)
         sys.exit(2)
-    with _writing("replay") as conn:
+    with writing("webhooks replay") as (conn, _):
         queued = queue_replay(
             conn, catalog, workspace_id, conversation_ids=list(conversation_ids) or None, since=since, until=until
         )
@@ -230,10 +196,10 @@ def enable(workspace_id: str) -> None:
     sent by the next run or `deliver`."""
     from metricstore.webhooks.sender import enable_endpoint
 
-    webhook = _catalog().settings_for(workspace_id).webhook
+    webhook = load_valid_catalog().settings_for(workspace_id).webhook
     if webhook is None:
         click.echo(f"error: workspace {workspace_id} has no webhook configured", err=True)
         sys.exit(2)
-    with _writing("enable") as conn:
+    with writing("webhooks enable") as (conn, _):
         changed = enable_endpoint(conn, workspace_id, webhook.url)
     click.echo(f"{webhook.url}: enabled" if changed else f"{webhook.url}: was not disabled")

@@ -45,6 +45,7 @@ from metricstore.evaluation.store import (
     PolarsType,
     cache_key,
     cache_row,
+    cached_evaluations,
     call_row,
     content_hash,
     value_row,
@@ -206,7 +207,7 @@ class _Work:
     def cache_keys(self, tiers: dict[str, ModelPrice]) -> dict[str, str]:
         """Each metric's cache key (metric key → key), the conversation's content hashed once per unit."""
         if not self._cache_keys:
-            content, model = content_hash(self.conversation.call), _model_for(self.tier, tiers)
+            content, model = content_hash(self.conversation.call), model_for(self.tier, tiers)
             self._cache_keys.update({m.key: cache_key(content, m, model) for m in self.metrics})
         return self._cache_keys
 
@@ -336,7 +337,7 @@ def estimate_window(
         work = pending_work(conn, catalog, hour + HOUR, settings, assumed_done=counted)
         cached = _cached_answers(conn, work, tiers)
         for item in work:
-            model = _model_for(item.tier, tiers)
+            model = model_for(item.tier, tiers)
             keys = item.cache_keys(tiers)
             c = item.conversation
             counted |= {(c.workspace_id, m.key, c.conversation_id) for m in item.metrics}
@@ -422,7 +423,7 @@ async def _fan_out(
             raise
 
     async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
-        model = _model_for(item.tier, tiers)
+        model = model_for(item.tier, tiers)
         keys = item.cache_keys(tiers)
         answers: dict[str, Evaluation] = {k: cached[key] for k, key in keys.items() if key in cached}
         conversation_id = item.conversation.conversation_id
@@ -472,7 +473,7 @@ async def _fan_out(
         journal.discard()
 
 
-def _model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
+def model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
     return tiers[tier].model if tier in CLAUDE_TIERS else LOCAL_MODEL
 
 
@@ -482,21 +483,7 @@ def _cached_answers(
     keys: list[str] = []
     for item in work:
         keys += item.cache_keys(tiers).values()
-    if not keys:
-        return {}
-    register_frame(conn, "wanted_cache_keys", pl.DataFrame({"cache_key": keys}, schema={"cache_key": pl.String}))
-    rows = conn.execute(
-        "SELECT c.cache_key, c.evaluation FROM ops.llm_cache c JOIN wanted_cache_keys USING (cache_key)"
-    ).fetchall()
-    found = {}
-    for key, payload in rows:
-        evaluation = Evaluation(**json.loads(payload))
-        evaluation.cached = True
-        evaluation.input_tokens = evaluation.output_tokens = 0
-        evaluation.cache_creation_input_tokens = evaluation.cache_read_input_tokens = 0
-        evaluation.cost_usd = evaluation.latency_ms = 0.0
-        found[key] = evaluation
-    return found
+    return cached_evaluations(conn, keys)
 
 
 def _store(

@@ -44,6 +44,25 @@ def cache_row(key: str, metric: MetricDefinition, evaluation: Evaluation, now: d
     }
 
 
+def cached_evaluations(conn: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, Evaluation]:
+    """The cached answers among ``keys`` (cache key → evaluation), marked cached and costing nothing."""
+    if not keys:
+        return {}
+    register_frame(conn, "wanted_cache_keys", pl.DataFrame({"cache_key": keys}, schema={"cache_key": pl.String}))
+    rows = conn.execute(
+        "SELECT c.cache_key, c.evaluation FROM ops.llm_cache c JOIN wanted_cache_keys USING (cache_key)"
+    ).fetchall()
+    found = {}
+    for key, payload in rows:
+        evaluation = Evaluation(**json.loads(payload))
+        evaluation.cached = True
+        evaluation.input_tokens = evaluation.output_tokens = 0
+        evaluation.cache_creation_input_tokens = evaluation.cache_read_input_tokens = 0
+        evaluation.cost_usd = evaluation.latency_ms = 0.0
+        found[key] = evaluation
+    return found
+
+
 def call_row(record: CallRecord, tier: str, run_id: str | None, now: datetime) -> dict[str, Any]:
     """The ops.llm_calls row of one model call (its ``call_id`` makes storing it twice a no-op)."""
     return {

@@ -24,7 +24,7 @@ import polars as pl
 from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import WebhookSettings
 from metricstore.evaluation.run import AiSettings, ai_specs
-from metricstore.post_call import PostCallRecord, post_call_records
+from metricstore.post_call import PostCallRecord, post_call_records, record_metrics
 from metricstore.warehouse import register_frame, render_sql, sql_text
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
@@ -90,7 +90,7 @@ def queue_window(
         return result
     now = now or utc_now()
     workspaces = sorted(targets)
-    register_frame(conn, "webhook_metrics", _record_metrics(catalog, workspaces))
+    register_frame(conn, "webhook_metrics", _record_metrics(conn, catalog, workspaces))
     register_frame(conn, "ai_specs", ai_specs(catalog, workspaces))
     for hour in window.hours():
         end = hour + HOUR
@@ -136,12 +136,11 @@ def queue_replay(
     return result
 
 
-def _record_metrics(catalog: MetricCatalog, workspaces: list[str]) -> pl.DataFrame:
+def _record_metrics(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, workspaces: list[str]) -> pl.DataFrame:
     rows = [
         {"workspace_id": ws, "metric_key": d.definition.key, "definition_version": d.definition.definition_version}
         for ws in workspaces
-        for d in catalog.definitions_for(ws)
-        if not d.builtin or d.definition.post_call_default
+        for d in record_metrics(conn, catalog, ws)
     ]
     return pl.DataFrame(
         rows, schema={"workspace_id": pl.String, "metric_key": pl.String, "definition_version": pl.String}

@@ -3,6 +3,8 @@
 -- Sums use fsum (compensated) and results are rounded to 9 decimals, so that a rerun gives the same
 -- numbers whatever order the parallel scan added them in.
 -- (status is filtered after picking the latest: an older version's 'ok' never stands in for a newer verdict)
+-- A definition version held back by its calibration gate (ops.metric_gates, not live) is left out before the
+-- picking: until it passes, the entities an older version evaluated keep that version's value.
 DELETE FROM metrics.metric_aggregates a
 USING agg_specs s, agg_hours h
 WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
@@ -16,6 +18,8 @@ WITH scoped AS (
            v.evaluated_at, v.definition_version
     FROM metrics.metric_values v
     JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
+    ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
+        AND g.definition_version = v.definition_version
     WHERE v.occurred_at >= $range_start AND v.occurred_at < $range_end
 ),
 single AS (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only),
@@ -77,6 +81,8 @@ WITH scoped AS (
     FROM metrics.metric_values v
     JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
     JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
+    ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
+        AND g.definition_version = v.definition_version
     WHERE s.aggregation = 'count_distinct'
       AND v.occurred_at >= $days_start AND v.occurred_at < $days_end
 ),

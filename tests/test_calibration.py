@@ -1,0 +1,241 @@
+"""Calibration end to end: labelled conversations in a warehouse, `calibrate` through the cache, ops.calibrations,
+and the gate that keeps a version below its minimum out of aggregates and post-call records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import duckdb
+import pytest
+import yaml
+
+from metricstore.aggregate import aggregate_window
+from metricstore.calibration.gate import check_gates
+from metricstore.calibration.labels import read_labels
+from metricstore.calibration.run import CalibrationError, calibrate
+from metricstore.catalog import write_catalog_table
+from metricstore.catalog_loader import MetricCatalog, load_catalog
+from metricstore.definitions import MetricDefinition
+from metricstore.evaluation.run import evaluate_window
+from metricstore.extract import extract_window
+from metricstore.ingest import ingest_window
+from metricstore.post_call import post_call_record
+from metricstore.testing import FakeClaude
+from metricstore.windows import TimeWindow
+from tests.conftest import event, hour, write_landing
+
+WINDOW = TimeWindow(hour("2026-11-20 12:00"), hour("2026-11-20 13:00"))
+ANGRY = "This is terrible. I am furious, the worst service I have ever had, and nobody helps me!"
+HAPPY = "Thank you so much, that was wonderful and fast. Great help, I love it!"
+MOOD = {"key": "mood", "name": "Mood", "metric_type": "categorical", "extraction_mode": "ai_sentiment"}
+CALLBACK = {
+    "key": "callback_asked",
+    "name": "Callback asked",
+    "metric_type": "boolean",
+    "extraction_mode": "ai_query",
+    "model_tier": "fast",
+    "ai_query_prompt": "Did the customer ask for a callback?",
+    "aggregation": "rate",
+}
+
+
+def catalog_with(root: Path, *metrics: dict[str, Any]) -> MetricCatalog:
+    (root / "builtin").mkdir(parents=True, exist_ok=True)
+    (root / "workspaces" / "ws_test").mkdir(parents=True, exist_ok=True)
+    (root / "workspaces" / "ws_test" / "ai.yaml").write_text(yaml.safe_dump({"metrics": list(metrics)}))
+    return load_catalog(root)
+
+
+def write_labels(path: Path, lines: list[dict[str, Any] | str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def warehouse(conn: duckdb.DuckDBPyConnection, landing: Path) -> duckdb.DuckDBPyConnection:
+    """Six conversations: c0–c2 angry, c3–c5 happy."""
+    lines = [
+        event(
+            f"e{i}",
+            f"2026-11-20T12:{10 + i:02d}:00Z",
+            id=f"c{i}",
+            transcription=[
+                {"role": "user", "content": ANGRY if i < 3 else HAPPY},
+                {"role": "assistant", "content": "I see."},
+            ],
+        )
+        for i in range(6)
+    ]
+    write_landing(landing, "call_intelligence/h12.jsonl", lines)
+    ingest_window(conn, landing, WINDOW)
+    return conn
+
+
+def truth(i: int) -> str:
+    return "negative" if i < 3 else "positive"
+
+
+def mood(catalog: MetricCatalog) -> MetricDefinition:
+    return next(d.definition for d in catalog.definitions_for("ws_test") if d.definition.key == "mood")
+
+
+def test_calibrate_reports_figures_refuses_bad_lines_and_costs_nothing_the_second_time(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    catalog = catalog_with(tmp_path / "defs", MOOD)
+    labels_file = write_labels(
+        tmp_path / "labels.jsonl",
+        [
+            *({"conversation_id": f"c{i}", "expected": truth(i)} for i in range(6)),
+            "{not json",
+            {"conversation_id": "c1", "expected": "negative"},  # twice by the same (no) rater
+            {"conversation_id": "c9", "expected": "neutral"},  # not in the warehouse
+            {"conversation_id": "c2", "expected": "furious", "rater": "x"},  # not a label of the metric
+        ],
+    )
+    labels = read_labels(labels_file, mood(catalog))
+    assert [line for line, _ in labels.refused] == [7, 8, 10]
+    assert "not one of the metric's labels" in labels.refused[2][1]
+
+    first = calibrate(warehouse, "ws_test", mood(catalog), labels)
+    assert first.labelled == 7 and first.unknown == ["c9"]
+    assert first.agreement.figures["accuracy"].value == 1.0
+    assert first.agreement.figures["accuracy"].n == 6
+    assert first.agreement.confusion["negative"]["negative"] == 3
+    assert first.cached == 0
+    stored = warehouse.execute("SELECT count(*) FROM ops.llm_cache WHERE metric_key = 'mood'").fetchone()
+    assert stored == (6,)
+
+    second = calibrate(warehouse, "ws_test", mood(catalog), labels)
+    assert second.cached == 6 and second.calls == 0
+    assert second.agreement.figures == first.agreement.figures
+    rows = warehouse.execute(
+        "SELECT definition_version, labelled, refused_lines, unknown_conversations, figures->>'$.accuracy.value' "
+        "FROM ops.calibrations ORDER BY created_at"
+    ).fetchall()
+    assert rows == [(mood(catalog).definition_version, 7, 3, 1, "1.0")] * 2
+    # calibration writes no metric values: the job's stay the job's
+    assert warehouse.execute("SELECT count(*) FROM metrics.metric_values").fetchone() == (0,)
+
+
+def test_several_raters_give_a_consensus_and_a_ceiling(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    catalog = catalog_with(tmp_path / "defs", MOOD)
+    lines: list[dict[str, Any] | str] = [
+        {"conversation_id": f"c{i}", "expected": truth(i), "rater": "ana"} for i in range(6)
+    ]
+    # ben disagrees on c0 and c3
+    lines += [
+        {"conversation_id": f"c{i}", "expected": "neutral" if i in (0, 3) else truth(i), "rater": "ben"}
+        for i in range(6)
+    ]
+    lines += [{"conversation_id": "c0", "expected": "negative", "rater": "cy"}]
+    labels = read_labels(write_labels(tmp_path / "labels.jsonl", lines), mood(catalog))
+    assert labels.consensus("categorical")["c0"] == "negative"  # 2 of 3
+    result = calibrate(warehouse, "ws_test", mood(catalog), labels)
+    assert result.raters == 3
+    assert result.ceiling["accuracy"].value is not None
+    assert result.ceiling["accuracy"].value < 1.0
+
+
+def test_a_claude_tier_calibration_is_billed_once(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    catalog = catalog_with(tmp_path / "defs", CALLBACK)
+    metric = catalog.definitions_for("ws_test")[-1].definition
+    labels = read_labels(
+        write_labels(tmp_path / "l.jsonl", [{"conversation_id": f"c{i}", "expected": i % 2 == 0} for i in range(6)]),
+        metric,
+    )
+    with pytest.raises(CalibrationError, match="ANTHROPIC_API_KEY"):
+        calibrate(warehouse, "ws_test", metric, labels, client_factory=lambda: None)
+    with FakeClaude() as fake:
+
+        def client() -> anthropic.AsyncAnthropic:
+            return anthropic.AsyncAnthropic(base_url=fake.base_url, api_key="test-key", max_retries=0)
+
+        first = calibrate(warehouse, "ws_test", metric, labels, client_factory=client, run_id="cal-1")
+        assert first.calls == 6 and len(fake.message_requests) == 6
+        again = calibrate(warehouse, "ws_test", metric, labels, client_factory=client)
+        assert again.calls == 0 and len(fake.message_requests) == 6
+    assert set(first.agreement.figures) == {"precision", "recall", "f1", "kappa", "coverage"}
+    calls = warehouse.execute("SELECT count(*), count(DISTINCT call_id) FROM ops.llm_calls").fetchone()
+    assert calls == (6, 6)
+
+
+def gated(minimum: float) -> dict[str, Any]:
+    return {**MOOD, "aggregation": "count", "calibration": {"labels": "labels/mood.jsonl", "min_agreement": minimum}}
+
+
+def test_a_version_below_its_minimum_is_held_back_and_one_above_it_is_live(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    root = tmp_path / "defs"
+    catalog = catalog_with(root, gated(0.8))
+    write_catalog_table(warehouse, catalog)
+    extract_window(warehouse, catalog, WINDOW)
+    evaluate_window(warehouse, catalog, WINDOW, client_factory=lambda: None)
+    labels = root / "workspaces" / "ws_test" / "labels" / "mood.jsonl"
+
+    # labels that disagree with every answer: κ below 0.8, the version is held back
+    write_labels(labels, [{"conversation_id": f"c{i}", "expected": truth(5 - i)} for i in range(6)])
+    (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    assert not state.live and "held back: kappa" in state.reason and "< 0.8" in state.reason
+    aggregate_window(warehouse, catalog, WINDOW)
+    assert _mood_count(warehouse) is None
+    assert "mood" not in post_call_record(warehouse, catalog, "ws_test", call_id="c0").call_data.custom_metrics
+
+    # right labels (a new file: a new calibration): live, and the hours it holds values in are recomputed
+    write_labels(labels, [{"conversation_id": f"c{i}", "expected": truth(i)} for i in range(6)])
+    (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    assert state.live and state.value == 1.0
+    assert warehouse.execute("SELECT count(*) FROM ops.stale_periods").fetchone() == (1,)
+    aggregate_window(warehouse, catalog, TimeWindow(hour("2026-11-20 15:00"), hour("2026-11-20 16:00")))
+    assert _mood_count(warehouse) == 6.0  # the stale hour 12:00, recomputed by a later window's run
+    record = post_call_record(warehouse, catalog, "ws_test", call_id="c0")
+    assert record.call_data.custom_metrics["mood"].value == "negative"
+    assert warehouse.execute("SELECT count(*) FROM ops.calibrations").fetchone() == (2,)
+
+
+def test_a_missing_labels_file_holds_back_that_metric_only(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    root = tmp_path / "defs"
+    catalog = catalog_with(root, gated(0.5), {**MOOD, "key": "mood_free", "aggregation": "count"})
+    (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    assert not state.live and "labels/mood.jsonl is not in the workspace's folder" in state.reason
+
+
+def test_gate_fields_are_validated() -> None:
+    base = {**MOOD, "calibration": {"labels": "labels/mood.jsonl", "min_agreement": 0.5}}
+    MetricDefinition.model_validate(base)
+    bad = [
+        ({**base, "calibration": {"labels": "../x.jsonl", "min_agreement": 0.5}}, "calibration.labels"),
+        ({**base, "calibration": {"labels": "a.jsonl", "min_agreement": 0.5, "measure": "mae"}}, "not a categorical"),
+        ({**base, "calibration": {"labels": "a.jsonl", "min_agreement": -0.2, "measure": "accuracy"}}, "share"),
+        ({**base, "calibration": {"labels": "a.jsonl", "min_agreement": 1.5}}, "min_agreement"),
+        (
+            {"key": "n", "name": "N", "metric_type": "numerical", "extraction_mode": "static", "extract_path": "$.x",
+             "calibration": {"labels": "a.jsonl", "min_agreement": 0.5}},
+            r"only ai_\* metrics",
+        ),
+    ]  # fmt: skip
+    for definition, message in bad:
+        with pytest.raises(ValueError, match=message):
+            MetricDefinition.model_validate(definition)
+
+
+def _mood_count(conn: duckdb.DuckDBPyConnection) -> float | None:
+    row = conn.execute(
+        "SELECT value FROM metrics.metric_aggregates WHERE metric_key = 'mood' AND granularity = 'hourly' "
+        "AND period_start = '2026-11-20 12:00'"
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+@pytest.fixture(autouse=True)
+def _no_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    yield
