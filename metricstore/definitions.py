@@ -430,7 +430,7 @@ POST_CALL_MARKERS = frozenset({"dataType", "prompt", "isRequired"})
 # Metric-store fields as the post-call shape names them, so an error names the user's own field.
 POST_CALL_NAMES = {"key": "name", "metric_type": "dataType", "ai_query_prompt": "prompt", "is_required": "isRequired"}
 # What a settings API GET returns beside the definition; sent back, they are ignored.
-READ_ONLY_FIELDS = frozenset({"builtin", "definition_version"})
+READ_ONLY_FIELDS = frozenset({"builtin", "definition_version", "gate"})
 
 
 class PostCallMetric(BaseModel):

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metricstore.definitions import ENVELOPE_FIELDS
+from metricstore.demo_labels import write_contact_reason_labels
 
 DEMO_WORKSPACE = "ws_demo"
 MANIFEST_NAME: Final = "_demo.json"
@@ -1017,8 +1018,11 @@ def _parse_utc(text: str) -> datetime:
 # --------------------------------------------------------------------------------------------------
 
 
-def write_demo_landing(landing: Path, *, end: datetime, hours: int = 48, seed: int = 7) -> DemoManifest:
-    """Write demo landing files for ``ws_demo`` covering the ``hours`` hours before ``end``.
+def write_demo_landing(
+    landing: Path, *, end: datetime, hours: int = 48, seed: int = 7, labels: Path | None = None
+) -> DemoManifest:
+    """Write demo landing files for ``ws_demo`` covering the ``hours`` hours before ``end``, and with ``labels``
+    a labelled sample for ``contact_reason`` there (:mod:`metricstore.demo_labels`).
 
     ``end`` is the exclusive end of the window: converted to naive UTC if aware and floored to the hour.
     Files are (over)written under ``landing/<source>/``; other files in ``landing`` are left alone. The
@@ -1033,6 +1037,7 @@ def write_demo_landing(landing: Path, *, end: datetime, hours: int = 48, seed: i
 
     shape_mean = sum(_HOUR_SHAPE) / len(_HOUR_SHAPE)
     events: list[_Event] = []
+    intents: list[tuple[str, str]] = []
     conversations = 0
     malformed: list[tuple[datetime, str, str]] = []
     middle_hour = window_start + timedelta(hours=hours // 2)
@@ -1041,8 +1046,9 @@ def write_demo_landing(landing: Path, *, end: datetime, hours: int = 48, seed: i
         mean = _CONVERSATIONS_PER_HOUR * _HOUR_SHAPE[hour_start.hour] / shape_mean
         count = max(1, round(rng.gauss(mean, math.sqrt(mean))))
         for offset in sorted(rng.randrange(3600) for _ in range(count)):
-            _, conv_events = gen.conversation(hour_start + timedelta(seconds=offset))
+            conv, conv_events = gen.conversation(hour_start + timedelta(seconds=offset))
             events.extend(conv_events)
+            intents.append((conv.conv_id, conv.intent))
             conversations += 1
         if hour_start == middle_hour:
             malformed = gen.malformed_lines(hour_start)
@@ -1100,6 +1106,8 @@ def write_demo_landing(landing: Path, *, end: datetime, hours: int = 48, seed: i
         "events": manifest.events,
         "generator": "metricstore.demo",
     }
+    if labels is not None:
+        write_contact_reason_labels(labels, intents)
     landing.mkdir(parents=True, exist_ok=True)
     (landing / MANIFEST_NAME).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     return manifest

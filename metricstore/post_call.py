@@ -13,7 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
 from metricstore.definitions import MetricDefinition
-from metricstore.query import QueryError, TypedValue, typed_value
+from metricstore.query import QueryError, TypedValue, optional_rows, typed_value
 from metricstore.warehouse import render_sql
 
 PostCallType = Literal["number", "string", "boolean", "array"]
@@ -189,15 +189,14 @@ def record_metrics(
 ) -> list[LoadedDefinition]:
     """The metrics a workspace's post-call records carry: the default metrics in effect and the active custom
     ones, less any whose current version its calibration gate holds back (ops.metric_gates)."""
-    try:
-        held_back = set(
-            conn.execute(
-                "SELECT metric_key, definition_version FROM ops.metric_gates WHERE workspace_id = ? AND NOT live",
-                [workspace_id],
-            ).fetchall()
+    held_back = {
+        (row["metric_key"], row["definition_version"])
+        for row in optional_rows(
+            conn,
+            "SELECT metric_key, definition_version FROM ops.metric_gates WHERE workspace_id = $ws AND NOT live",
+            {"ws": workspace_id},
         )
-    except duckdb.CatalogException:  # a snapshot published before gates existed: none is held back
-        held_back = set()
+    }
     return [
         d
         for d in catalog.definitions_for(workspace_id)  # active, less the defaults when the workspace is off

@@ -3,6 +3,7 @@ to the published warehouse. The HTTP API and ``metricstore query`` both call the
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
 
@@ -162,6 +163,37 @@ class TrendResponse(MetricSeries):
     summary: TrendSummary = Field(description="First and last value of the window and the change between them.")
 
 
+class CalibrationFigure(BaseModel):
+    """One agreement figure with its bootstrap 95 % interval and the n it stands on."""
+
+    value: float | None = Field(description="The estimate; null where undefined (one class on both sides, say).")
+    low: float | None = Field(default=None, description="Lower bound of the 95 % interval.")
+    high: float | None = Field(default=None, description="Upper bound of the 95 % interval.")
+    n: int = Field(description="The labelled conversations it stands on.")
+
+
+class CalibrationSummary(BaseModel):
+    """The newest calibration of the metric's current definition version (`metricstore calibrate`)."""
+
+    calibration_id: str = Field(description="The calibration (a row of ops.calibrations).")
+    labels_path: str = Field(description="The labels file it was measured on.")
+    labelled: int = Field(description="Conversations with a usable label.")
+    raters: int = Field(description="Distinct raters in the file.")
+    model: str = Field(description="What answered: a Claude model or `local` (the free tier).")
+    created_at: UtcDatetime = Field(description="When it ran (UTC).")
+    figures: dict[str, CalibrationFigure] = Field(description="Agreement figures by name (by metric type).")
+
+
+class GateSummary(BaseModel):
+    """The calibration gate's verdict on the current definition version."""
+
+    live: bool = Field(description="Whether the version's values are aggregated and delivered.")
+    reason: str = Field(description="Why: the measure, its value and the minimum, or what is missing.")
+    measure: str = Field(description="The figure compared with the minimum.")
+    minimum: float = Field(description="The definition's min_agreement.")
+    value: float | None = Field(description="The figure the last calibration gave; null when there is none.")
+
+
 class CatalogEntry(BaseModel):
     """One metric of the workspace with its configuration and what the published store holds for it."""
 
@@ -175,6 +207,12 @@ class CatalogEntry(BaseModel):
     )
     has_values: bool = Field(description="Whether the published store holds any value or aggregate of it yet.")
     latest_period_start: UtcDatetime | None = Field(description="Start of its newest published aggregate period.")
+    calibration: CalibrationSummary | None = Field(
+        default=None, description="The newest calibration of the current version; null when it has none."
+    )
+    gate: GateSummary | None = Field(
+        default=None, description="The calibration gate's verdict on the current version; null without a gate."
+    )
     definition: MetricDefinition = Field(description="The full definition.")
 
 
@@ -379,9 +417,14 @@ def catalog_entries(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wor
             conn, render_sql("query/catalog_usage.sql"), {"workspace_id": workspace_id, "metric_keys": keys}
         )
     }
+    calibrated = {
+        (row["metric_key"], row["definition_version"]): row
+        for row in optional_rows(conn, render_sql("query/catalog_calibrations.sql"), {"workspace_id": workspace_id})
+    }
     entries = []
     for d in loaded:
         held = usage.get(d.definition.key, {})
+        calibration = calibrated.get((d.definition.key, d.definition.definition_version), {})
         entries.append(
             CatalogEntry(
                 key=d.definition.key,
@@ -392,6 +435,8 @@ def catalog_entries(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wor
                 published_definition_version=held.get("published_definition_version"),
                 has_values=bool(held.get("has_values")),
                 latest_period_start=held.get("latest_period_start"),
+                calibration=_calibration(calibration),
+                gate=_gate(d.definition, calibration),
                 definition=d.definition,
             )
         )
@@ -399,6 +444,34 @@ def catalog_entries(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wor
         workspace_id=workspace_id,
         default_metrics_enabled=catalog.settings_for(workspace_id).default_metrics_enabled,
         metrics=entries,
+    )
+
+
+def _calibration(row: dict[str, Any]) -> CalibrationSummary | None:
+    if row.get("calibration_id") is None:
+        return None
+    return CalibrationSummary(**{**row, "figures": json.loads(row["figures"])})
+
+
+def _gate(definition: MetricDefinition, row: dict[str, Any]) -> GateSummary | None:
+    """A gated version's verdict; one the job has not checked yet (saved since the last run) is not live."""
+    gate = definition.calibration
+    if gate is None:
+        return None
+    if row.get("gate_live") is None:
+        return GateSummary(
+            live=False,
+            reason="held back: not checked yet (the next run calibrates it)",
+            measure=gate.measure_for(definition.metric_type),
+            minimum=gate.min_agreement,
+            value=None,
+        )
+    return GateSummary(
+        live=row["gate_live"],
+        reason=row["gate_reason"],
+        measure=row["gate_measure"],
+        minimum=row["gate_minimum"],
+        value=row["gate_value"],
     )
 
 
@@ -412,6 +485,14 @@ def _filters(optional: dict[str, tuple[str, Any]]) -> tuple[list[str], dict[str,
     """The conditions (fixed SQL text from this module) whose parameter was given, and those parameters."""
     chosen = {condition: bound for condition, bound in optional.items() if bound[1] is not None}
     return list(chosen), dict(chosen.values())
+
+
+def optional_rows(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a query over relations a store published before they existed (calibrations, gates): none there."""
+    try:
+        return _rows(conn, sql, params)
+    except duckdb.CatalogException:
+        return []
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -104,3 +104,29 @@ def test_a_new_workspace_gets_its_folder(client: TestClient, keys: KeyStore, api
     assert response.status_code == 200, response.text
     assert response.json()["change"]["summary"]["added"] == ["product_interest"]
     assert (Path(api_settings.metric_defs) / "workspaces" / "ws_new" / "metrics.yaml").exists()
+
+
+def test_a_gated_definition_shows_its_gate_read_only(client: TestClient, admin: NewKey) -> None:
+    auth = bearer(admin.key)
+    got = client.get(URL, headers=auth)
+    gated = {
+        "key": "mood_gated",
+        "name": "Mood",
+        "metric_type": "categorical",
+        "extraction_mode": "ai_sentiment",
+        "calibration": {"labels": "labels/mood.jsonl", "min_agreement": 0.5},
+    }
+    put = client.put(
+        URL,
+        headers={**auth, "If-Match": got.headers["ETag"]},
+        json={"definitions": [*got.json()["definitions"], gated]},
+    )
+    assert put.status_code == 200, put.text
+    shown = next(d for d in put.json()["definitions"] if d["key"] == "mood_gated")
+    assert shown["gate"] == {"live": False, "reason": "held back: not checked yet (the next run calibrates it)"}
+    assert all("gate" not in d for d in put.json()["definitions"] if d["key"] != "mood_gated")
+    again = client.get(URL, headers=auth)
+    back = client.put(
+        URL, headers={**auth, "If-Match": again.headers["ETag"]}, json={"definitions": again.json()["definitions"]}
+    )
+    assert back.status_code == 200 and back.json()["change"] is None  # the read-only gate is ignored

@@ -4,6 +4,7 @@ and the gate that keeps a version below its minimum out of aggregates and post-c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from metricstore.calibration.labels import read_labels
 from metricstore.calibration.run import CalibrationError, calibrate
 from metricstore.catalog import write_catalog_table
 from metricstore.catalog_loader import MetricCatalog, load_catalog
+from metricstore.config import Settings
 from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.run import evaluate_window
 from metricstore.extract import extract_window
@@ -239,3 +241,64 @@ def _mood_count(conn: duckdb.DuckDBPyConnection) -> float | None:
 def _no_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     yield
+
+
+def test_the_calibrate_command_prints_figures_and_json(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from metricstore.cli import main
+
+    root = tmp_path / "defs"
+    catalog_with(root, gated(0.5))
+    labels = write_labels(
+        root / "workspaces" / "ws_test" / "labels" / "mood.jsonl",
+        [{"conversation_id": f"c{i}", "expected": truth(i)} for i in range(6)] + ["oops"],
+    )
+    warehouse.close()
+    monkeypatch.setenv("METRICSTORE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("METRICSTORE_METRIC_DEFS", str(root))
+    runner = CliRunner()
+    shown = runner.invoke(main, ["calibrate", "mood", "--labels", str(labels)])  # the workspace found from the ids
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"^accuracy\s+1\.000\s+\[1\.000, 1\.000\]\s+6$", shown.output, re.M), shown.output
+    assert "refused: line 7: not JSON" in shown.output
+    assert "gate: live: kappa 1.000 ≥ 0.5 on 6 of 6 labelled conversations" in shown.output
+    as_json = runner.invoke(main, ["calibrate", "mood", "--workspace", "ws_test", "--json"])  # the gate's file
+    body = json.loads(as_json.output)
+    assert body["figures"]["kappa"]["value"] == 1.0 and body["cached"] == 6 and body["gate"]["live"]
+    missing = runner.invoke(main, ["calibrate", "nope", "--workspace", "ws_test"])
+    assert missing.exit_code == 2 and "no metric 'nope'" in missing.output
+
+
+def test_the_catalog_and_defs_validate_show_calibrations_and_gates(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from metricstore.cli import main
+    from metricstore.published import open_published, publish
+    from metricstore.query import catalog_entries
+
+    root = tmp_path / "defs"
+    catalog = catalog_with(root, gated(0.9), {**MOOD, "key": "mood_open", "aggregation": "count"})
+    one_wrong = [{"conversation_id": cid, "expected": "positive"} for cid in ("c0", "c3")]
+    write_labels(root / "workspaces" / "ws_test" / "labels" / "mood.jsonl", one_wrong)
+    check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    write_catalog_table(warehouse, catalog)
+    settings_env = {"METRICSTORE_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "METRICSTORE_METRIC_DEFS": str(root)}
+    for name, value in settings_env.items():
+        monkeypatch.setenv(name, value)
+    published = tmp_path / "published" / "warehouse.duckdb"
+    publish(warehouse, published)
+    with open_published(Settings.from_env()) as reader:
+        entries = {m.key: m for m in catalog_entries(reader, catalog, "ws_test").metrics}
+    assert entries["mood"].gate is not None and not entries["mood"].gate.live
+    assert entries["mood"].calibration is not None
+    assert entries["mood"].calibration.figures["accuracy"].value == 0.5
+    assert entries["mood"].calibration.figures["accuracy"].n == 2
+    assert entries["mood_open"].gate is None and entries["mood_open"].calibration is None
+    shown = CliRunner().invoke(main, ["defs", "validate"])
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"gate ws_test/mood v\w+: held back: kappa 0\.000 < 0\.9 on 2 of 2", shown.output), shown.output

@@ -11,6 +11,8 @@ from metricstore import settings_store
 from metricstore.api.auth import Admin, Reader, WorkspaceId
 from metricstore.api.context import Context
 from metricstore.api.errors import error_responses
+from metricstore.published import NotPublishedError
+from metricstore.query import optional_rows
 from metricstore.settings_store import Change, WorkspaceDefinitions
 
 router = APIRouter(prefix="/v1/{ws}/settings/metrics", tags=["settings"])
@@ -22,7 +24,9 @@ _ETAG_HEADER = {
 
 class DefinitionsResponse(BaseModel):
     definitions: list[dict[str, Any]] = Field(
-        description="Built-in and custom definitions, each with `builtin` and `definition_version` (read-only)."
+        description="Built-in and custom definitions, each with `builtin` and `definition_version` (read-only); "
+        "a definition with a calibration gate also has `gate` {live, reason} (read-only): whether its current "
+        "version is live, as of the last run."
     )
     version: int | None = Field(description="The latest accepted change (history), null before the first.")
 
@@ -44,9 +48,28 @@ class HistoryResponse(BaseModel):
     changes: list[Change] = Field(description="Every accepted change, newest first.")
 
 
-def _shown(current: WorkspaceDefinitions, response: Response) -> DefinitionsResponse:
+def _shown(current: WorkspaceDefinitions, response: Response, context: Context, ws: str) -> DefinitionsResponse:
     response.headers["ETag"] = current.etag
-    return DefinitionsResponse(definitions=current.definitions, version=current.version)
+    verdicts = _gates(context, ws)
+    definitions = [
+        d | {"gate": verdicts.get((d["key"], d["definition_version"]), NOT_CHECKED)} if "calibration" in d else d
+        for d in current.definitions
+    ]
+    return DefinitionsResponse(definitions=definitions, version=current.version)
+
+
+NOT_CHECKED = {"live": False, "reason": "held back: not checked yet (the next run calibrates it)"}
+
+
+def _gates(context: Context, ws: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The calibration gates' verdicts of the last published run, by (metric, version)."""
+    sql = "SELECT metric_key, definition_version, live, reason FROM ops.metric_gates WHERE workspace_id = $ws"
+    try:
+        with context.published.connect() as conn:
+            rows = optional_rows(conn, sql, {"ws": ws})
+    except NotPublishedError:
+        return {}
+    return {(r["metric_key"], r["definition_version"]): {"live": r["live"], "reason": r["reason"]} for r in rows}
 
 
 @router.get(
@@ -56,7 +79,7 @@ def _shown(current: WorkspaceDefinitions, response: Response) -> DefinitionsResp
 )
 def read_definitions(ws: WorkspaceId, _: Reader, context: Context, response: Response) -> DefinitionsResponse:
     """The definitions that apply to the workspace."""
-    return _shown(settings_store.read_definitions(context.settings.metric_defs, ws), response)
+    return _shown(settings_store.read_definitions(context.settings.metric_defs, ws), response, context, ws)
 
 
 @router.put(
@@ -77,7 +100,7 @@ def replace_definitions(
     current, change = settings_store.replace_definitions(
         context.settings.metric_defs, ws, body.definitions, if_match=if_match, key_id=key.key_id
     )
-    shown = _shown(current, response)
+    shown = _shown(current, response, context, ws)
     return DefinitionsChanged(definitions=shown.definitions, version=shown.version, change=change)
 
 

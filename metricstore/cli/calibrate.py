@@ -77,20 +77,16 @@ def calibrate(key: str, labels_file: Path | None, workspace_id: str | None, as_j
         f"{key} {result.definition_version} ({result.metric_type}, {result.model}) in {workspace_id} on "
         f"{labels_file}: {result.labelled} labelled conversations{raters}"
     )
+    headers = ["figure", "value", "95% interval", "n"] + (["raters' ceiling"] if result.ceiling else [])
     rows: list[list[object]] = []
     for name, fig in result.agreement.figures.items():
-        ceiling = result.ceiling.get(name)
         interval = f"[{fig.low:.3f}, {fig.high:.3f}]" if fig.low is not None and fig.high is not None else "–"
-        rows.append(
-            [
-                name,
-                "–" if fig.value is None else f"{fig.value:.3f}",
-                interval,
-                fig.n,
-                "" if ceiling is None or ceiling.value is None else f"{ceiling.value:.3f}",
-            ]
-        )
-    echo_table(["figure", "value", "95% interval", "n", "raters' ceiling" if result.ceiling else ""], rows)
+        row: list[object] = [name, "–" if fig.value is None else f"{fig.value:.3f}", interval, fig.n]
+        if result.ceiling:
+            ceiling = result.ceiling.get(name)
+            row.append("–" if ceiling is None or ceiling.value is None else f"{ceiling.value:.3f}")
+        rows.append(row)
+    echo_table(headers, rows)
     if result.agreement.confusion:
         classes = list(result.agreement.confusion)
         click.echo("confusion (rows: expected, columns: answered):")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from metricstore.catalog_loader import collect_catalog, definition_file_schema, load_catalog
+from metricstore.catalog_loader import MetricCatalog, collect_catalog, definition_file_schema, load_catalog
 from metricstore.config import Settings
 
 SCHEMA_FILE = Path("schema") / "metric-definitions.schema.json"
@@ -32,6 +32,27 @@ def defs_validate(path: Path | None) -> None:
         sys.exit(1)
     custom = sum(len(v) for v in catalog.custom.values())
     click.echo(f"{root}: {len(catalog.builtins)} built-in and {custom} custom metric(s) are valid")
+    _echo_gates(root, catalog)
+
+
+def _echo_gates(root: Path, catalog: MetricCatalog) -> None:
+    """Each calibration gate's verdict on the current version, from the last published run's calibrations (a
+    version held back is valid: its values wait for a calibration that passes)."""
+    from metricstore.calibration.gate import gate_state
+    from metricstore.published import NotPublishedError, open_published
+
+    gated = [(ws, d) for ws in catalog.workspaces for d in catalog.definitions_for(ws) if d.definition.calibration]
+    if not gated:
+        return
+    try:
+        conn = open_published(Settings.from_env())
+    except NotPublishedError:
+        click.echo(f"{len(gated)} calibration gate(s): not checked, nothing is published yet (the next run does)")
+        return
+    with conn:
+        for ws, loaded in gated:
+            state = gate_state(conn, root, ws, loaded, calibrate_missing=False)
+            click.echo(f"gate {ws}/{state.metric_key} {state.definition_version}: {state.reason}")
 
 
 @defs.command("schema")

@@ -48,10 +48,11 @@ def demo(hours: int) -> None:
     manifest = read_demo_manifest(landing)
     if manifest is None:
         end = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
-        manifest = write_demo_landing(landing, end=end, hours=hours)
+        labels = landing.parent / "demo_labels" / "contact_reason.jsonl"
+        manifest = write_demo_landing(landing, end=end, hours=hours, labels=labels)
         click.echo(
             f"wrote demo landing data: {manifest.conversations:,} conversations, "
-            f"{manifest.events:,} events in {landing}/"
+            f"{manifest.events:,} events in {landing}/, and labels for calibration in {labels}"
         )
     else:
         click.echo(f"demo landing data already in {landing}/ (delete it to regenerate)")

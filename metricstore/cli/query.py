@@ -12,7 +12,7 @@ from metricstore.cli.published_query import published_query
 from metricstore.cli.tables import cell, echo_table
 
 if TYPE_CHECKING:
-    from metricstore.query import EntityType, Scope, Source
+    from metricstore.query import CalibrationSummary, EntityType, Scope, Source
 
 QUERY_SOURCES = click.Choice(["production", "simulation"])
 
@@ -192,7 +192,7 @@ def query_catalog(workspace_id: str, as_json: bool) -> None:
         click.echo(response.model_dump_json(indent=2))
         return
     echo_table(
-        ["metric", "kind", "type", "mode", "aggregation", "granularity", "version", "values"],
+        ["metric", "kind", "type", "mode", "aggregation", "granularity", "version", "values", "calibration", "gate"],
         [
             [
                 m.key + ("" if m.active else " (inactive)"),
@@ -203,12 +203,24 @@ def query_catalog(workspace_id: str, as_json: bool) -> None:
                 m.definition.period_granularity,
                 m.definition_version,
                 "yes" if m.has_values else "no",
+                _calibrated(m.calibration, m.gate.measure if m.gate else None),
+                "" if m.gate is None else ("live" if m.gate.live else "held back"),
             ]
             for m in response.metrics
         ],
     )
     if not response.default_metrics_enabled:
         click.echo(f"(the post-call default metrics are turned off for {workspace_id})")
+
+
+def _calibrated(calibration: CalibrationSummary | None, measure: str | None) -> str:
+    """A calibration in a cell: the gate's measure (or the type's first figure) with its n."""
+    if calibration is None:
+        return ""
+    name = measure or next(iter(calibration.figures))
+    figure = calibration.figures[name]
+    value = "–" if figure.value is None else f"{figure.value:.2f}"
+    return f"{name} {value} (n={figure.n})"
 
 
 @query.command("call")
