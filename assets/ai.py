@@ -88,7 +88,9 @@ def ai_metric_values(
             f"the run's budget of ${config.max_cost_usd} is spent: {result.skipped_budget} evaluations left for "
             "the next run"
         )
-    coverage = (result.evaluated - result.not_applicable) / result.evaluated if result.evaluated else 1.0
+    # the share of evaluations that give a value the aggregates count (not applicable and low confidence do not)
+    counted = result.evaluated - result.not_applicable - result.low_confidence
+    coverage = counted / result.evaluated if result.evaluated else 1.0
     costs = sorted(((k, round(v, 6)) for k, v in result.cost_by_metric.items()), key=lambda kv: -kv[1])
     return MaterializeResult(
         metadata={
@@ -98,6 +100,7 @@ def ai_metric_values(
             "cache_hits": result.cache_hits,
             "failures": result.failures,
             "not_applicable": result.not_applicable,
+            "low_confidence": result.low_confidence,
             "coverage": round(coverage, 4),
             "skipped_no_key": result.skipped_no_key,
             "skipped_budget": result.skipped_budget,

@@ -239,6 +239,13 @@ class MetricDefinition(BaseModel):
         description="One of the 12 default post-call metrics; a workspace's `default_metrics_enabled: false` "
         "turns these off.",
     )
+    min_confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Free-tier AI metrics: a value whose confidence is below this gets the status low_confidence "
+        "(kept, left out of aggregates). Claude tiers give no confidence.",
+    )
     calibration: CalibrationGate | None = Field(
         default=None,
         description="AI metrics: a labelled set and a minimum agreement; a version below it is not live (its "
@@ -271,6 +278,13 @@ class MetricDefinition(BaseModel):
         if lo is not None and hi is not None and lo > hi:
             problems.append(("valid_range_min", f"valid_range_min {lo} is greater than valid_range_max {hi}"))
         problems.extend(self._check_calibration())
+        if self.min_confidence is not None and not (self.is_ai and self.model_tier == "free"):
+            problems.append(
+                (
+                    "min_confidence",
+                    "only the free tier gives AI values a confidence: min_confidence needs model_tier free",
+                )
+            )
         if problems:
             raise ValueError(" | ".join(f"{f}: {m}" for f, m in problems))
         return self
@@ -400,11 +414,14 @@ class MetricDefinition(BaseModel):
             "channel_scope",
             "valid_range_min",
             "valid_range_max",
+            "min_confidence",  # like the range, it decides a value's status
         }
         if self.is_ai:  # the model reads the name and description, so they change its answers
             value_fields |= {"name", "description"}
         payload = self.model_dump(mode="json", include=value_fields)
         payload["extraction_mode"] = self.computed_mode  # a ratio's named mode changes none of its values
+        if self.min_confidence is None:  # added later: unset, it leaves the versions of existing metrics as they were
+            del payload["min_confidence"]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return "v" + digest[:12]
 

@@ -205,8 +205,11 @@ def _build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, parts: dict[s
         for relation, files in parts.items():
             if files:
                 listed = ", ".join(_quoted(Path(f)) for f in files)
-                # DDL takes no parameters: the list is of paths we made, quoted
-                conn.execute(f"CREATE VIEW {ALIAS}.{relation} AS SELECT * FROM read_parquet([{listed}])")  # noqa: S608
+                # DDL takes no parameters: the list is of paths we made, quoted. By name: a day written before a
+                # column was added (metric_values.confidence) reads it as NULL.
+                conn.execute(
+                    f"CREATE VIEW {ALIAS}.{relation} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"  # noqa: S608
+                )
             else:  # nothing yet: an empty table with the relation's columns
                 conn.execute(f"CREATE TABLE {ALIAS}.{relation} AS SELECT * FROM {relation} LIMIT 0")  # noqa: S608
         for table in COPIED_TABLES:

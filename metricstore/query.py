@@ -76,7 +76,13 @@ class EntityLatest(BaseModel):
         description="The typed value: a number (numerical), a string (categorical, text), a boolean or a list of "
         "strings; null when the value is missing or invalid."
     )
-    status: str = Field(description="ok, out_of_range, missing, invalid or not_applicable; only ok is aggregated.")
+    status: str = Field(
+        description="ok, out_of_range, missing, invalid, not_applicable or low_confidence; only ok is aggregated."
+    )
+    confidence: float | None = Field(
+        default=None,
+        description="How sure the evaluator was of an AI value, in [0, 1]; null for static values and Claude tiers.",
+    )
     definition_version: str = Field(description="The version of the definition that produced the value.")
     occurred_at: UtcDatetime = Field(description="When the entity occurred (UTC).")
     evaluated_at: UtcDatetime = Field(description="When the value was computed (UTC).")

@@ -56,6 +56,7 @@ def prepare(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("SET memory_limit = ?", [os.environ.get("METRICSTORE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])
     run_script(conn, "schema.sql")
     _enum_columns(conn)
+    _enum_values(conn)
 
 
 # metrics.metric_values columns typed by the ENUMs of schema.sql
@@ -78,6 +79,26 @@ def _enum_columns(conn: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     for (column,) in still_text:
         conn.execute(f"ALTER TABLE metrics.metric_values ALTER COLUMN {column} TYPE {ENUM_COLUMNS[column]}")
+
+
+# values added to an ENUM of schema.sql after warehouses were made with it: (type, the value added)
+ADDED_ENUM_VALUES = (("value_status_t", "low_confidence"),)
+
+
+def _enum_values(conn: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse whose ENUM lacks a value added since (DuckDB cannot add one in place): the column goes through
+    VARCHAR while the type is made again from schema.sql's definition (once; it rewrites the column)."""
+    for type_name, value in ADDED_ENUM_VALUES:
+        have = conn.execute(f"SELECT enum_range(NULL::{type_name})").fetchone()
+        if have is None or value in have[0]:
+            continue
+        columns = [c for c, t in ENUM_COLUMNS.items() if t == type_name]
+        for column in columns:
+            conn.execute(f"ALTER TABLE metrics.metric_values ALTER COLUMN {column} TYPE VARCHAR")
+        conn.execute(f"DROP TYPE {type_name}")
+        run_script(conn, "schema.sql")  # CREATE TYPE IF NOT EXISTS makes it with today's values
+        for column in columns:
+            conn.execute(f"ALTER TABLE metrics.metric_values ALTER COLUMN {column} TYPE {type_name}")
 
 
 def run_script(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None, **code: Any) -> None:

@@ -90,7 +90,9 @@ CREATE TYPE IF NOT EXISTS entity_type_t AS ENUM ('conversation', 'event');
 CREATE TYPE IF NOT EXISTS channel_t AS ENUM ('voice', 'text', 'surface');
 CREATE TYPE IF NOT EXISTS direction_t AS ENUM ('inbound', 'outbound');
 CREATE TYPE IF NOT EXISTS value_source_t AS ENUM ('production', 'simulation');
-CREATE TYPE IF NOT EXISTS value_status_t AS ENUM ('ok', 'out_of_range', 'missing', 'invalid', 'not_applicable');
+CREATE TYPE IF NOT EXISTS value_status_t AS ENUM (
+    'ok', 'out_of_range', 'missing', 'invalid', 'not_applicable', 'low_confidence'
+);
 
 -- One row per metric, entity and definition version.
 CREATE TABLE IF NOT EXISTS metrics.metric_values (
@@ -110,6 +112,7 @@ CREATE TABLE IF NOT EXISTS metrics.metric_values (
     value_bool         BOOLEAN,
     value_list         VARCHAR[],
     status             value_status_t NOT NULL,  -- ok | out_of_range | missing | invalid | not_applicable (AI)
+                                                 -- | low_confidence (AI, below the definition's min_confidence)
     rationale          VARCHAR,
     model              VARCHAR,
     input_tokens       BIGINT,
@@ -246,6 +249,8 @@ ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS evidence VARCHAR[];
 ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS ungrounded_evidence VARCHAR[];
 ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS cache_creation_input_tokens BIGINT;
 ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS cache_read_input_tokens BIGINT;
+-- How sure the evaluator was of an AI value, in [0, 1] (NULL: it does not say).
+ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS confidence DOUBLE;
 
 -- Content-addressed answers: (conversation content, definition version, model) → evaluation.
 CREATE TABLE IF NOT EXISTS ops.llm_cache (

@@ -90,6 +90,9 @@ def test_the_readme_commands_run_verbatim_on_the_demo(user_folder: tuple[Path, d
     assert '"customMetrics"' in out and '"metricSchema"' in out  # get-metric
     assert '"added":["docs_quality"]' in out  # the settings history
     assert "hourly_metrics succeeded" in out
+    # calibration of contact_reason on the demo's labelled sample: figures with intervals, from the cache
+    assert re.search(r"^kappa\s+-?\d\.\d{3}\s+\[-?\d\.\d{3}, -?\d\.\d{3}\]\s+\d+$", out, re.M), out[-3000:]
+    assert re.search(r"model calls: 0 \(\$0\.0000\); answers from the cache: [1-9]", out)
     # webhooks: a verified delivery per conversation of the window, a failed replay retried by `deliver`
     delivered = re.search(r"^(\d+)$", out.split("call=", 1)[1], re.M)
     assert delivered and int(delivered.group(1)) > 100, out[-3000:]

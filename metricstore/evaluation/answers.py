@@ -103,6 +103,16 @@ def evaluation_from_answer(metric: MetricDefinition, conversation_id: str, answe
     return evaluation
 
 
+def apply_min_confidence(metric: MetricDefinition, evaluation: Evaluation) -> None:
+    """Below the definition's ``min_confidence``: kept, with the status that says so (left out of aggregates). A
+    value whose evaluator gives no confidence is not judged by it."""
+    low = metric.min_confidence
+    if low is None or evaluation.status != "ok" or evaluation.confidence is None:
+        return
+    if evaluation.confidence < low:
+        evaluation.status = "low_confidence"
+
+
 def apply_range(metric: MetricDefinition, evaluation: Evaluation) -> None:
     """Outside [valid_range_min, valid_range_max]: kept, with the status that says so."""
     num = evaluation.value_num

@@ -8,7 +8,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 
 from metricstore.definitions import MetricDefinition
 
-Status = Literal["ok", "not_applicable", "out_of_range", "error", "skipped"]
+Status = Literal["ok", "not_applicable", "out_of_range", "low_confidence", "error", "skipped"]
 
 
 class Turn(NamedTuple):

@@ -11,6 +11,7 @@ import duckdb
 
 from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import MetricDefinition
+from metricstore.evaluation.answers import apply_min_confidence
 from metricstore.evaluation.base import Conversation, Evaluation
 from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.local import LocalEvaluator
@@ -103,6 +104,7 @@ def evaluate_subject(
     key, conversation_id = metric.key, conversation.conversation_id
     if metric.model_tier == "free":
         (evaluation,) = asyncio.run(LocalEvaluator().evaluate(conversation, [metric]))
+        apply_min_confidence(metric, evaluation)
         return evaluation
     problem = prompt_problem(metric, conversation) if metric.ai_query_prompt else None
     if problem:  # as the hourly run does: this conversation cannot be asked this metric's prompt

@@ -25,6 +25,7 @@ import polars as pl
 
 from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import MetricDefinition
+from metricstore.evaluation.answers import apply_min_confidence
 from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Status, Turn
 from metricstore.evaluation.claude import (
     Budget,
@@ -81,6 +82,7 @@ class AiRunResult:
     failures: int = 0
     not_applicable: int = 0
     out_of_range: int = 0
+    low_confidence: int = 0
     # a skipped pair stays pending, so each later hour of a range run meets it again: count pairs once
     skipped_no_key_pairs: set[tuple[str, str, str]] = field(default_factory=set)
     skipped_budget_pairs: set[tuple[str, str, str]] = field(default_factory=set)
@@ -513,11 +515,13 @@ def _store(
                 result.failures += 1
                 result.errors.append(f"{metric.key} / {conversation.conversation_id}: {evaluation.error}")
                 continue
+            apply_min_confidence(metric, evaluation)  # here, not in the evaluators: cached answers are judged too
             result.evaluated += 1
             result.evaluated_pairs.add(pair)
             result.cache_hits += evaluation.cached
             result.not_applicable += evaluation.status == "not_applicable"
             result.out_of_range += evaluation.status == "out_of_range"
+            result.low_confidence += evaluation.status == "low_confidence"
             result.cost_by_metric[metric.key] = result.cost_by_metric.get(metric.key, 0.0) + evaluation.cost_usd
             value_rows.append(value_row(conversation, metric, evaluation, now))
             if not evaluation.cached:

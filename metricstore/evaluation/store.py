@@ -118,6 +118,7 @@ def value_row(c: Conversation, metric: MetricDefinition, evaluation: Evaluation,
         "ungrounded_evidence": evaluation.ungrounded_evidence,
         "cache_creation_input_tokens": evaluation.cache_creation_input_tokens,
         "cache_read_input_tokens": evaluation.cache_read_input_tokens,
+        "confidence": evaluation.confidence,
     }
 
 
@@ -149,6 +150,7 @@ VALUE_SCHEMA: dict[str, PolarsType] = {
     "ungrounded_evidence": pl.List(pl.String),
     "cache_creation_input_tokens": pl.Int64,
     "cache_read_input_tokens": pl.Int64,
+    "confidence": pl.Float64,
 }
 CALL_SCHEMA: dict[str, PolarsType] = {
     "call_id": pl.String,

@@ -3,7 +3,7 @@
 SELECT metric_key, metric_type::VARCHAR AS metric_type, entity_type::VARCHAR AS entity_type, entity_id,
        session_id, service_id, channel::VARCHAR AS channel, direction::VARCHAR AS direction,
        source::VARCHAR AS source, occurred_at, value_num, value_text, value_bool, value_list,
-       status::VARCHAR AS status, definition_version, evaluated_at
+       status::VARCHAR AS status, confidence, definition_version, evaluated_at
 FROM metrics.metric_values
 WHERE workspace_id = $workspace_id
   AND list_contains($metric_keys, metric_key)

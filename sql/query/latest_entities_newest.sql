@@ -30,7 +30,7 @@ ranked AS (
 SELECT metric_key, metric_type::VARCHAR AS metric_type, entity_type::VARCHAR AS entity_type, entity_id,
        session_id, service_id, channel::VARCHAR AS channel, direction::VARCHAR AS direction,
        source::VARCHAR AS source, occurred_at, value_num, value_text, value_bool, value_list,
-       status::VARCHAR AS status, definition_version, evaluated_at
+       status::VARCHAR AS status, confidence, definition_version, evaluated_at
 FROM ranked
 WHERE occurred_at >= (SELECT occurred_at FROM cut)
 ORDER BY occurred_at DESC, entity_type, entity_id, metric_key
