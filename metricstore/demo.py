@@ -16,7 +16,8 @@ Layout written:
 Lines in every file are sorted by the instant of ``occurred_at``, then ``event_id``. The customer
 turns of the transcripts come from the 60 shipped MultiDoGO sample conversations
 (``metricstore/demo_data/multidogo``, CDLA-Permissive-1.0); agent turns come from small per-domain
-templates. The middle call-intelligence file carries exactly four deliberately malformed lines so that
+templates. What the snapshot records beyond the sample (the customer's mood, a promised follow-up date) is also
+said in the transcript, a line each, so that AI metrics can be checked against the snapshot's own fields. The middle call-intelligence file carries exactly four deliberately malformed lines so that
 quarantine has something to show.
 """
 
@@ -409,6 +410,39 @@ class _Conversation:
     roles: tuple[str, ...]  # the role of each transcription entry
 
 
+# What a customer says in a call the snapshot records as negative or positive, and how an agent promises a follow-up
+# date: written as people say them, not from the free tier's lexicon.
+_MOOD_LINES: Final = {
+    "negative": (
+        "Honestly this has been really frustrating, I have been waiting far too long for this.",
+        "I am not happy with how this has been handled at all.",
+        "This is the second time I have had to contact you about this and it is still not sorted.",
+        "I am really disappointed, this should have been simple.",
+        "That is not acceptable, I expected a lot better from you.",
+        "I have wasted my whole morning on this, it is ridiculous.",
+    ),
+    "positive": (
+        "Thank you so much, you have been really helpful!",
+        "Great, that was quick and easy, I really appreciate it.",
+        "Perfect, thanks a lot for sorting that out for me.",
+        "Wonderful, that is exactly what I needed. Thanks!",
+        "You have been brilliant, thank you for your patience.",
+    ),
+}
+_FOLLOW_UP_LINES: Final = (
+    "I will call you back on {date} with an update.",
+    "We will get back to you by {date}.",
+    "Expect a call from us on {date} to follow up.",
+    "I will follow up with you on {date}.",
+)
+
+
+def _spoken_date(day: str) -> str:
+    """2026-12-04 as said: Friday, December 4."""
+    at = datetime.fromisoformat(day)
+    return f"{at:%A}, {at:%B} {at.day}"
+
+
 def _iso_z(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -552,13 +586,26 @@ class _Generator:
         return f"{ack} {ask}".strip()
 
     def transcript(
-        self, sample: _Sample, dom: _Domain, agent_name: str, status: str, call_status: str, intent: str
+        self,
+        sample: _Sample,
+        dom: _Domain,
+        agent_name: str,
+        status: str,
+        call_status: str,
+        intent: str,
+        *,
+        sentiment: str,
+        promised: str | None,
     ) -> list[dict[str, str]]:
+        """The conversation as said: the sample's customer turns between agent lines, and what the snapshot's own
+        fields record (the customer's mood, a promised follow-up date) said in it, as a real call would."""
         rng = self.rng
+        when = _spoken_date(promised) if promised is not None else None
         if call_status == "voicemail":
             text = (
                 f"Hi, this is {agent_name} from {dom.brand} returning your call about {_phrase(intent)}. "
-                "Please call us back at your convenience. Thank you."
+                + (f"I will try you again on {when}. " if when else "")
+                + "Please call us back at your convenience. Thank you."
             )
             return [{"role": "assistant", "content": text}]
         turns = list(sample.turns)
@@ -578,6 +625,8 @@ class _Generator:
                 line = self._agent_turn(dom, turns[index - 1], turn, mentioned, collected, asked)
                 out.append({"role": "assistant", "content": line})
             out.append({"role": "user", "content": turn.text})
+        if sentiment in _MOOD_LINES and status not in ("abandoned", "failed"):
+            out.append({"role": "user", "content": rng.choice(_MOOD_LINES[sentiment])})
         if status == "escalated":
             last = "I am going to transfer you to a specialist who can help further. Please hold for a moment."
         elif status == "abandoned":
@@ -588,6 +637,8 @@ class _Generator:
             last = "I am sorry I could not sort this out today. We will follow up with you."
         else:
             last = rng.choice(dom.closing).format(brand=dom.brand)
+        if when is not None and status != "abandoned":
+            last += " " + rng.choice(_FOLLOW_UP_LINES).format(date=when)
         out.append({"role": "assistant", "content": last})
         return out
 
@@ -640,10 +691,6 @@ class _Generator:
         end = final_at - timedelta(seconds=rng.randint(5, 90))  # post-call analysis lands shortly after
         start = end - timedelta(seconds=duration_s)
 
-        transcription = self.transcript(sample, dom, agent_name, status, call_status, intent)
-        quality = {"positive": 82.0, "neutral": 70.0, "negative": 48.0}[sentiment] + skill + rng.gauss(0.0, 8.0)
-        quality += {"completed": 0.0, "escalated": -5.0, "abandoned": -15.0, "failed": -20.0}[status]
-        quality = round(_clamp(quality, 0.0, 100.0), 1)
         p_callback = 0.5 if status == "escalated" else 0.4 if call_status == "unresolved" else 0.05
         if sentiment == "negative":
             p_callback = max(p_callback, 0.35)
@@ -662,6 +709,12 @@ class _Generator:
         promised = None
         if callback or (follow_up is not None and rng.random() < 0.5):
             promised = (final_at + timedelta(days=rng.randint(1, 5))).date().isoformat()
+        transcription = self.transcript(
+            sample, dom, agent_name, status, call_status, intent, sentiment=sentiment, promised=promised
+        )
+        quality = {"positive": 82.0, "neutral": 70.0, "negative": 48.0}[sentiment] + skill + rng.gauss(0.0, 8.0)
+        quality += {"completed": 0.0, "escalated": -5.0, "abandoned": -15.0, "failed": -20.0}[status]
+        quality = round(_clamp(quality, 0.0, 100.0), 1)
         ticket_no = f"TCK-{rng.randrange(10000, 100000)}"
 
         phrase = _phrase(intent)
