@@ -73,8 +73,8 @@ def ai_metric_values(
         batch=config.batch,
     )
     with metricstore.connect() as conn:
-        result = evaluate_window(conn, catalog, window, settings=settings, run_id=context.run_id)
-        gates = check_gates(conn, catalog, metricstore.settings().metric_defs, run_id=context.run_id)
+        result = evaluate_window(conn, catalog, window, settings=settings, run_id=context.run.run_id)
+        gates = check_gates(conn, catalog, metricstore.settings().metric_defs, run_id=context.run.run_id)
     held_back = [g for g in gates if not g.live]
     for gate in held_back:
         context.log.warning(f"{gate.workspace_id}/{gate.metric_key} {gate.definition_version}: {gate.reason}")

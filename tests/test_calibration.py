@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from metricstore.ingest import ingest_window
 from metricstore.post_call import post_call_record
 from metricstore.testing import FakeClaude
 from metricstore.windows import TimeWindow
-from tests.conftest import event, hour, write_landing
+from tests.conftest import REPO, event, hour, write_landing
 
 WINDOW = TimeWindow(hour("2026-11-20 12:00"), hour("2026-11-20 13:00"))
 ANGRY = "This is terrible. I am furious, the worst service I have ever had, and nobody helps me!"
@@ -302,3 +303,36 @@ def test_the_catalog_and_defs_validate_show_calibrations_and_gates(
     shown = CliRunner().invoke(main, ["defs", "validate"])
     assert shown.exit_code == 0, shown.output
     assert re.search(r"gate ws_test/mood v\w+: held back: kappa 0\.000 < 0\.9 on 2 of 2", shown.output), shown.output
+
+
+def test_the_ai_asset_reports_held_back_gates_in_a_check(
+    landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import materialize
+
+    from assets.ai import ai_metric_values
+    from assets.ingestion import landed_events
+    from assets.metrics import metric_values
+    from assets.resources import MetricStoreResource
+
+    lines = [
+        event(
+            f"e{i}", f"2026-11-20T12:{10 + i:02d}:00Z", id=f"c{i}", transcription=[{"role": "user", "content": HAPPY}]
+        )
+        for i in range(3)
+    ]
+    write_landing(landing, "call_intelligence/h12.jsonl", lines)
+    root = tmp_path / "defs"
+    shutil.copytree(REPO / "metric_defs" / "builtin", root / "builtin")
+    catalog_with(root, gated(0.5))  # its labels file is missing: held back, with the reason
+    resource = MetricStoreResource(warehouse=str(tmp_path / "wh.duckdb"), landing=str(landing), metric_defs=str(root))
+    result = materialize(
+        [landed_events, metric_values, ai_metric_values],
+        partition_key="2026-11-20-12:00",
+        resources={"metricstore": resource},
+    )
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    gate = checks["calibration_gates_pass"]
+    assert not gate.passed and gate.metadata["held_back"].value == 1
+    assert "labels/mood.jsonl is not in the workspace's folder" in str(gate.metadata["gates"].value)
