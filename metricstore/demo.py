@@ -17,8 +17,9 @@ Lines in every file are sorted by the instant of ``occurred_at``, then ``event_i
 turns of the transcripts come from the 60 shipped MultiDoGO sample conversations
 (``metricstore/demo_data/multidogo``, CDLA-Permissive-1.0); agent turns come from small per-domain
 templates. What the snapshot records beyond the sample (the customer's mood, a promised follow-up date) is also
-said in the transcript, a line each, so that AI metrics can be checked against the snapshot's own fields. The middle call-intelligence file carries exactly four deliberately malformed lines so that
-quarantine has something to show.
+said in the transcript, a line each, so that AI metrics can be checked against the snapshot's own fields. The
+middle call-intelligence file carries exactly four deliberately malformed lines so that quarantine has something
+to show.
 """
 
 from __future__ import annotations

@@ -125,3 +125,27 @@ def test_every_figure_matches_scikit_learn_and_scipy_on_random_data() -> None:
     answers = [min(10.0, max(1.0, s + rng.randint(-3, 3))) for s in scores]
     numerical = agreement("numerical", scores, answers).figures
     assert numerical["spearman"].value == pytest.approx(spearmanr(scores, answers).statistic, abs=1e-4)
+
+
+def test_confidence_auroc_ranks_right_answers_above_wrong_ones() -> None:
+    # right answers at 0.9 and 0.6, wrong ones at 0.7 and 0.2: of the 4 (right, wrong) pairs, 3 are ordered
+    expected = ["a", "a", "b", "b"]
+    predicted = ["a", "b", "b", "a"]
+    result = agreement("categorical", expected, predicted, confidence=[0.9, 0.7, 0.6, 0.2])
+    assert result.figures["confidence_auroc"].value == 0.75
+    perfect = agreement("categorical", expected, predicted, confidence=[0.9, 0.1, 0.8, 0.2])
+    assert perfect.figures["confidence_auroc"].value == 1.0
+    all_right = agreement("categorical", expected, expected, confidence=[0.9, 0.7, 0.6, 0.2])
+    assert all_right.figures["confidence_auroc"].value is None  # nothing wrong to rank below
+
+
+def test_confidence_auroc_matches_scikit_learn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = random.Random(3)
+    expected = [rng.choice("xyz") for _ in range(200)]
+    confidence = [round(rng.random(), 2) for _ in range(200)]  # rounded: ties included
+    predicted = [e if rng.random() < c else "w" for e, c in zip(expected, confidence, strict=True)]
+    figure = agreement("categorical", expected, predicted, confidence=confidence).figures["confidence_auroc"]
+    right = [e == p for e, p in zip(expected, predicted, strict=True)]
+    assert figure.value == pytest.approx(roc_auc_score(right, confidence), abs=1e-4)

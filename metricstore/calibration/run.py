@@ -139,6 +139,7 @@ def calibrate(
         [expected[cid] for cid in scored],
         [answer_of(metric, answers[cid]) for cid in scored],
         valid_range=(metric.valid_range_min, metric.valid_range_max),
+        confidence=[answers[cid].confidence for cid in scored],
     )
     result = Calibration(
         calibration_id=uuid.uuid4().hex,

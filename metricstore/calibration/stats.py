@@ -185,8 +185,10 @@ def agreement(
     predicted: Sequence[Answer],
     *,
     valid_range: tuple[float | None, float | None] = (None, None),
+    confidence: Sequence[float | None] | None = None,
 ) -> Agreement:
-    """The figures of ``metric_type`` for paired answers (one pair per labelled conversation)."""
+    """The figures of ``metric_type`` for paired answers (one pair per labelled conversation). With the answers'
+    ``confidence``, also ``confidence_auroc``: how well it ranks right answers above wrong ones (0.5: not at all)."""
     if len(expected) != len(predicted):
         raise ValueError("expected and predicted answers must pair up")
     n = len(expected)
@@ -241,7 +243,46 @@ def agreement(
         raise ValueError(f"no agreement figures for metric type '{metric_type}'")
     answered = np.array([v is not None for v in predicted], dtype=float)
     figures["coverage"] = _figure(_mean_of(answered), n)
+    if confidence is not None and any(c is not None for c in confidence):  # Claude tiers give none
+        rated = [(c, _right(metric_type, e, p)) for e, p, c in zip(expected, predicted, confidence, strict=True)]
+        rated = [(c, right) for c, right in rated if c is not None]
+        scores = np.array([c for c, _ in rated], dtype=float)
+        rights = np.array([right for _, right in rated], dtype=bool)
+        figures["confidence_auroc"] = _figure(_auroc(scores, rights), len(rated), min_n=2)
     return Agreement(metric_type, figures, confusion)
+
+
+def _right(metric_type: str, expected: Answer, predicted: Answer) -> bool:
+    """Whether one answer is the labelled one (numbers: within 10 % of the labelled value's magnitude, or 0.5)."""
+    if metric_type == "numerical":
+        if not isinstance(expected, int | float) or not isinstance(predicted, int | float):
+            return expected is None and predicted is None
+        return abs(float(expected) - float(predicted)) <= max(0.5, 0.1 * abs(float(expected)))
+    if metric_type == "text":
+        return normalize_text(expected if isinstance(expected, str) else None) == normalize_text(
+            predicted if isinstance(predicted, str) else None
+        )
+    if metric_type == "list":
+        return set(expected or []) == set(predicted or [])  # type: ignore[arg-type]
+    if metric_type == "boolean":
+        return bool(expected) == bool(predicted)
+    return expected == predicted
+
+
+def _auroc(scores: np.ndarray, rights: np.ndarray) -> Stat:
+    """The area under the ROC curve of ``scores`` separating right answers from wrong ones (Mann-Whitney U over
+    average ranks, so ties count a half); NaN on a resample with only right or only wrong answers."""
+    from scipy.stats import rankdata
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        ranks = rankdata(scores[idx], axis=1)
+        positive = rights[idx]
+        n_pos = positive.sum(axis=1)
+        n_neg = idx.shape[1] - n_pos
+        u = (ranks * positive).sum(axis=1) - n_pos * (n_pos + 1) / 2
+        return _divide(u, (n_pos * n_neg).astype(float))
+
+    return stat
 
 
 def rater_ceiling(metric_type: str, by_rater: dict[str, dict[str, Answer]]) -> dict[str, Figure]:
