@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from metricstore.catalog_loader import MetricCatalog
-from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
+from metricstore.warehouse import prepare, register_frame, run_script, scalar, transaction, unordered
 from metricstore.windows import DAY, HOUR, TimeWindow, utc_now
 
 
@@ -66,8 +66,7 @@ def aggregate_window(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, wi
 
 
 def _aggregate(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: TimeWindow) -> AggregateResult:
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         stale = [r[0] for r in conn.execute("SELECT DISTINCT period_start FROM ops.stale_periods").fetchall()]
         hours = sorted(set(window.hours()) | set(stale))
         days = sorted({h.replace(hour=0) for h in hours})
@@ -99,10 +98,6 @@ def _aggregate(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog, window: 
         conn.execute("DELETE FROM ops.stale_periods")
         # The days whose values changed: the next publish rewrites their Parquet parts (metricstore/published.py).
         conn.executemany("INSERT OR IGNORE INTO ops.publish_pending VALUES (?)", [[d.date()] for d in days])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return AggregateResult(
         hours=len(hours),
         days=len(days),

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
-from metricstore.warehouse import register_frame
+from metricstore.warehouse import register_frame, transaction
 
 _COLUMNS = {
     "workspace_id": pl.String,
@@ -64,12 +64,11 @@ def write_catalog_table(conn: duckdb.DuckDBPyConnection, catalog: MetricCatalog)
     """Replace ``metrics.metric_definitions`` with every definition; returns the row count."""
     frame = pl.DataFrame([_row(d) for d in catalog.all_definitions()], schema=_COLUMNS)
     register_frame(conn, "catalog_rows", frame)
-    conn.execute("BEGIN TRANSACTION")
-    conn.execute("DELETE FROM metrics.metric_definitions")
-    conn.execute(
-        "INSERT INTO metrics.metric_definitions SELECT * REPLACE (definition::JSON AS definition) FROM catalog_rows"
-    )
-    conn.execute("COMMIT")
+    with transaction(conn):
+        conn.execute("DELETE FROM metrics.metric_definitions")
+        conn.execute(
+            "INSERT INTO metrics.metric_definitions SELECT * REPLACE (definition::JSON AS definition) FROM catalog_rows"
+        )
     return frame.height
 
 

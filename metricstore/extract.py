@@ -16,7 +16,7 @@ import polars as pl
 
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
 from metricstore.definitions import SOURCES, MetricDefinition
-from metricstore.warehouse import prepare, register_frame, run_script, scalar, unordered
+from metricstore.warehouse import prepare, register_frame, run_script, scalar, transaction, unordered
 from metricstore.windows import TimeWindow, utc_now
 
 STATIC_MODES = frozenset({"static", "sql_expr"})
@@ -223,8 +223,7 @@ def _extract(
     params: dict[str, Any],
     failed: FailedSlots,
 ) -> ExtractResult:
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         run_script(conn, "facts/window_entities.sql", params)
         plans, specs, left_out = _plan_window(conn, catalog, failed)
         register_frame(conn, "metric_specs", specs)
@@ -254,10 +253,6 @@ def _extract(
             failed_metrics=left_out,
         )
         conn.execute("DROP TABLE window_entities")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return result
 
 

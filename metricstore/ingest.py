@@ -31,7 +31,7 @@ from metricstore.landing import (
     parse_landing_files,
     removed_files,
 )
-from metricstore.warehouse import prepare, register_frame, run_script, scalar
+from metricstore.warehouse import prepare, register_frame, run_script, scalar, transaction
 from metricstore.windows import DAY, PARTITIONS_START, TimeWindow, utc_now
 
 # An event may arrive early (clock skew, scheduled events): up to a day after the later of the run's window end
@@ -70,8 +70,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
     # before the transaction, whose snapshot must see what the parse wrote
     parsed = parse_landing_files(conn, chosen, accepted_occurrences(window, now))
     try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             lines = int(scalar(conn, "SELECT count(*) FROM parsed_lines"))
             register_frame(conn, "read_files", _files_frame(chosen))
             register_frame(conn, "unreadable_files", _unreadable_frame(parsed.unreadable))
@@ -92,10 +91,6 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
                 "gone_events",
             ):
                 conn.execute(f"DROP TABLE {table}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         drop_parsed(conn, parsed.database)  # the parsed copy of every line read: free it now
     return IngestResult(

@@ -29,7 +29,7 @@ import duckdb
 
 from metricstore.config import Settings
 from metricstore.durable import fsync_directory, fsync_file
-from metricstore.warehouse import scalar, sql_text
+from metricstore.warehouse import scalar, sql_text, transaction
 from metricstore.windows import utc_now
 
 # Relations published as day parts: relation → the SQL file selecting one day of it (by occurred_at, UTC).
@@ -113,8 +113,7 @@ def publish(conn: duckdb.DuckDBPyConnection, published: Path) -> PublishResult:
     _replace(tmp, published)
     # Only once the snapshot is in place do its days stop being pending; a crash before this republishes them.
     republished = sorted({day for _, day, *_ in new_parts})
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for relation, day, path, rows, size in new_parts:
             conn.execute(
                 "UPDATE ops.published_parts SET superseded_at = ? "
@@ -126,10 +125,6 @@ def publish(conn: duckdb.DuckDBPyConnection, published: Path) -> PublishResult:
                 [relation, day, path, rows, size, now],
             )
         conn.execute("DELETE FROM ops.publish_pending WHERE list_contains(?, day)", [pending])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     deleted = _delete_old_parts(conn, folder, published, now)
     return PublishResult(
         path=published,

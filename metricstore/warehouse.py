@@ -109,6 +109,18 @@ def run_script(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any
         conn.execute(statement, used)
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises (or is interrupted)."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def split_statements(text: str) -> list[str]:
     """Split a SQL script on the semicolons that end statements (our files never put ';' in literals)."""
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))

@@ -23,7 +23,7 @@ from metricstore.calibration.run import CalibrationError, calibrate
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
 from metricstore.evaluation.run import ClientFactory, default_client
 from metricstore.evaluation.store import PolarsType
-from metricstore.warehouse import register_frame, run_script
+from metricstore.warehouse import register_frame, run_script, transaction
 from metricstore.windows import utc_now
 
 
@@ -149,10 +149,5 @@ def store_gates(conn: duckdb.DuckDBPyConnection, states: list[GateState]) -> Non
     now = utc_now()
     rows = [{**s.__dict__, "checked_at": now} for s in states]
     register_frame(conn, "gate_now", pl.DataFrame(rows, schema=_GATE_SCHEMA))
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         run_script(conn, "calibration/store_gates.sql")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

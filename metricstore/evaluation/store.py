@@ -16,7 +16,7 @@ import polars as pl
 from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.base import Conversation, Evaluation
 from metricstore.evaluation.claude import CallRecord
-from metricstore.warehouse import register_frame, run_script
+from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
 LOCAL_MODEL = "local"
@@ -194,10 +194,5 @@ def write_evaluations(
     register_frame(conn, "ai_values", pl.DataFrame(value_rows, schema=VALUE_SCHEMA))
     register_frame(conn, "ai_cache", pl.DataFrame(cache_rows, schema=CACHE_SCHEMA))
     register_frame(conn, "ai_calls", pl.DataFrame(call_rows, schema=CALL_SCHEMA))
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         run_script(conn, "ai/store_evaluations.sql")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

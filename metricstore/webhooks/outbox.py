@@ -25,7 +25,7 @@ from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import WebhookSettings
 from metricstore.evaluation.run import AiSettings, ai_specs
 from metricstore.post_call import PostCallRecord, post_call_records, record_metrics
-from metricstore.warehouse import register_frame, render_sql, sql_text
+from metricstore.warehouse import register_frame, render_sql, sql_text, transaction
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
 # Records are built and queued this many conversations at a time (two queries per chunk).
@@ -221,8 +221,7 @@ def _queue(
         )
         result.delivery_ids.append(delivery_id)
     result.queued = len(deliveries)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         if refreshed:
             register_frame(conn, "webhook_refreshed", pl.DataFrame(refreshed, schema=_REFRESHED))
             conn.execute(
@@ -242,10 +241,6 @@ def _queue(
             ).fetchone()
             result.superseded = int(superseded[0]) if superseded else 0
             conn.execute("INSERT INTO ops.webhook_outbox BY NAME SELECT * FROM webhook_new_deliveries")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return result
 
 

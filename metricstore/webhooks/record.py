@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metricstore.warehouse import register_frame, run_script
+from metricstore.warehouse import register_frame, run_script, transaction
 from metricstore.webhooks.retry import DISABLE_AFTER, next_attempt, outcome_of
 
 FLUSH_SECONDS = 1.0
@@ -184,8 +184,7 @@ class Recorder:
 def _commit(
     conn: duckdb.DuckDBPyConnection, attempts: pl.DataFrame, endpoints: list[tuple[str, str, _Endpoint]]
 ) -> None:
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         register_frame(conn, "webhook_attempts", attempts)
         run_script(conn, "webhooks/record_attempts.sql")
         for ws, url, e in endpoints:
@@ -195,7 +194,3 @@ def _commit(
                 "last_success_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [ws, url, e.state, e.reason, e.failing_since, e.last_success_at, e.updated_at],
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
