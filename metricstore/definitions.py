@@ -243,8 +243,16 @@ class MetricDefinition(BaseModel):
         default=None,
         ge=0,
         le=1,
-        description="Free-tier AI metrics: a value whose confidence is below this gets the status low_confidence "
-        "(kept, left out of aggregates). Claude tiers give no confidence.",
+        description="AI metrics with a confidence (the free tier always; Claude tiers with confidence_samples): a "
+        "value whose confidence is below this gets the status low_confidence (kept, left out of aggregates).",
+    )
+    confidence_samples: int | None = Field(
+        default=None,
+        ge=2,
+        le=5,
+        description="Claude tiers: ask each conversation this many times and give the most frequent answer, its "
+        "confidence the share of answers that agree with it. Each answer is a billed call: unset, a metric is "
+        "asked once and carries no confidence.",
     )
     calibration: CalibrationGate | None = Field(
         default=None,
@@ -278,16 +286,25 @@ class MetricDefinition(BaseModel):
         if lo is not None and hi is not None and lo > hi:
             problems.append(("valid_range_min", f"valid_range_min {lo} is greater than valid_range_max {hi}"))
         problems.extend(self._check_calibration())
-        if self.min_confidence is not None and not (self.is_ai and self.model_tier == "free"):
-            problems.append(
-                (
-                    "min_confidence",
-                    "only the free tier gives AI values a confidence: min_confidence needs model_tier free",
-                )
-            )
+        problems.extend(self._check_confidence())
         if problems:
             raise ValueError(" | ".join(f"{f}: {m}" for f, m in problems))
         return self
+
+    def _check_confidence(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.confidence_samples is not None and not (self.is_ai and self.model_tier != "free"):
+            problems.append(("confidence_samples", "repeated answers are for Claude tiers: use fast, balanced or max"))
+        gives_confidence = self.is_ai and (self.model_tier == "free" or self.confidence_samples is not None)
+        if self.min_confidence is not None and not gives_confidence:
+            problems.append(
+                (
+                    "min_confidence",
+                    "the value has no confidence: min_confidence needs model_tier free, or confidence_samples on "
+                    "a Claude tier",
+                )
+            )
+        return problems
 
     def _check_calibration(self) -> list[tuple[str, str]]:
         gate = self.calibration
@@ -415,13 +432,15 @@ class MetricDefinition(BaseModel):
             "valid_range_min",
             "valid_range_max",
             "min_confidence",  # like the range, it decides a value's status
+            "confidence_samples",  # the value is the most frequent of several answers
         }
         if self.is_ai:  # the model reads the name and description, so they change its answers
             value_fields |= {"name", "description"}
         payload = self.model_dump(mode="json", include=value_fields)
         payload["extraction_mode"] = self.computed_mode  # a ratio's named mode changes none of its values
-        if self.min_confidence is None:  # added later: unset, it leaves the versions of existing metrics as they were
-            del payload["min_confidence"]
+        for added_later in ("min_confidence", "confidence_samples"):  # unset, existing versions stay as they were
+            if payload[added_later] is None:
+                del payload[added_later]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return "v" + digest[:12]
 

@@ -34,6 +34,7 @@ from metricstore.evaluation.store import (
     cached_evaluations,
     call_row,
     content_hash,
+    sample_cache_keys,
     write_evaluations,
 )
 from metricstore.windows import utc_now
@@ -117,12 +118,15 @@ def calibrate(
     conversations = load_conversations(conn, [(workspace_id, cid) for cid in labels.conversation_ids])
     tiers = model_tiers()
     model = model_for(metric.model_tier, tiers)
-    keys = {cid: cache_key(content_hash(c.call), metric, model) for (_, cid), c in conversations.items()}
-    in_cache = cached_evaluations(conn, list(keys.values()))
+    contents = {cid: content_hash(c.call) for (_, cid), c in conversations.items()}
+    keys = {cid: cache_key(content, metric, model) for cid, content in contents.items()}
+    sample_keys = {cid: sample_cache_keys(content, metric, model) for cid, content in contents.items()}
+    in_cache = cached_evaluations(conn, [*keys.values(), *(k for ks in sample_keys.values() for k in ks.values())])
     answers = {cid: in_cache[key] for cid, key in keys.items() if key in in_cache}
     todo = [c for (_, cid), c in sorted(conversations.items()) if cid not in answers]
+    prior = {cid: {n: in_cache[key] for n, key in sample_keys[cid].items() if key in in_cache} for cid in contents}
     journal = CallJournal(warehouse_path(conn), run_id, f"calibrate-{uuid.uuid4().hex}")
-    fresh, call_rows = asyncio.run(_evaluate(todo, metric, client_factory, journal, run_id))
+    fresh, call_rows = asyncio.run(_evaluate(todo, metric, prior, client_factory, journal, run_id))
     now = utc_now()
     cache_rows = [
         cache_row(keys[e.conversation_id], metric, e, now) for e in fresh if e.status not in ("error", "skipped")
@@ -173,11 +177,13 @@ def calibrate(
 async def _evaluate(
     conversations: list[Conversation],
     metric: MetricDefinition,
+    prior: dict[str, dict[int, Evaluation]],
     client_factory: ClientFactory,
     journal: CallJournal,
     run_id: str | None,
 ) -> tuple[list[Evaluation], list[dict[str, Any]]]:
-    """Every conversation's evaluation and the rows of the model calls made for them."""
+    """Every conversation's evaluation and the rows of the model calls made for them (``prior``: the repeated
+    answers already bought, by conversation)."""
     if not conversations:
         return [], []
     if metric.model_tier not in CLAUDE_TIERS:
@@ -197,7 +203,8 @@ async def _evaluate(
         tier=metric.model_tier,
     )
     try:
-        results = await asyncio.gather(*(evaluator.evaluate(c, [metric]) for c in conversations))
+        asked = (evaluator.evaluate(c, [metric], {metric.key: prior[c.conversation_id]}) for c in conversations)
+        results = await asyncio.gather(*asked)
     finally:
         journal.close()
         await client.close()

@@ -8,6 +8,8 @@ import html
 import json
 import math
 import re
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from metricstore.definitions import ExtractField, MetricDefinition
@@ -101,6 +103,26 @@ def evaluation_from_answer(metric: MetricDefinition, conversation_id: str, answe
     typed_value(metric, answer["value"], evaluation)
     apply_range(metric, evaluation)
     return evaluation
+
+
+def agreement_of(samples: list[Evaluation]) -> Evaluation:
+    """One value from a metric's repeated answers: the most frequent (the earliest of those tied), its confidence
+    the share of the answers that agree with it (not applicable counts as an answer), its cost theirs together."""
+    answers = [(e.status, e.value_num, e.value_text, e.value_bool, tuple(sorted(e.value_list or ()))) for e in samples]
+    top, agreeing = Counter(answers).most_common(1)[0]  # ties: the answer seen first
+    chosen = samples[answers.index(top)]
+    return replace(
+        chosen,
+        confidence=agreeing / len(samples),
+        input_tokens=sum(e.input_tokens for e in samples),
+        cache_creation_input_tokens=sum(e.cache_creation_input_tokens for e in samples),
+        cache_read_input_tokens=sum(e.cache_read_input_tokens for e in samples),
+        output_tokens=sum(e.output_tokens for e in samples),
+        cost_usd=sum(e.cost_usd for e in samples),
+        latency_ms=sum(e.latency_ms for e in samples),
+        attempts=sum(e.attempts for e in samples),
+        cached=all(e.cached for e in samples),
+    )
 
 
 def apply_min_confidence(metric: MetricDefinition, evaluation: Evaluation) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, Protocol
-
-from metricstore.definitions import MetricDefinition
+from typing import Any, Literal, NamedTuple
 
 Status = Literal["ok", "not_applicable", "out_of_range", "low_confidence", "error", "skipped"]
 
@@ -72,11 +70,3 @@ class Evaluation:
     # How sure the evaluator is of the value, in [0, 1] (None: it does not say). The free tier derives it from
     # its score margin; Claude tiers only from repeated answers, where a definition asks for it.
     confidence: float | None = None
-
-
-class Evaluator(Protocol):
-    """Answers a conversation's pending metrics: the local free tier, or Claude."""
-
-    async def evaluate(self, conversation: Conversation, metrics: list[MetricDefinition]) -> list[Evaluation]:
-        """One Evaluation per metric, in the same order; never raises for a metric's failure."""
-        ...

@@ -14,13 +14,14 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anthropic
 
 from metricstore.definitions import MetricDefinition
-from metricstore.evaluation.answers import AnswerInvalid, evaluation_from_answer
+from metricstore.evaluation.answers import AnswerInvalid, agreement_of, evaluation_from_answer
 from metricstore.evaluation.base import Conversation, Evaluation, Status
 from metricstore.evaluation.models import ModelPrice
 from metricstore.evaluation.prompts import build_request
@@ -110,7 +111,45 @@ class ClaudeEvaluator:
     journal: CallJournal | None = None
     tier: str = ""
 
-    async def evaluate(self, conversation: Conversation, metrics: list[MetricDefinition]) -> list[Evaluation]:
+    async def evaluate(
+        self,
+        conversation: Conversation,
+        metrics: list[MetricDefinition],
+        prior: Mapping[str, Mapping[int, Evaluation]] | None = None,
+    ) -> list[Evaluation]:
+        """A metric whose definition sets ``confidence_samples`` (k) is asked k times: its first answer in the
+        call that asks the conversation's other metrics, the others in calls of their own. Its value is their
+        agreement (:func:`agreement_of`). ``prior`` holds the answers of such metrics already bought (sample
+        number → answer, from the cache), which are not asked again. A sample that fails fails its metric."""
+        samples = {m.key: dict((prior or {}).get(m.key, {})) for m in metrics if m.confidence_samples}
+        results: dict[str, Evaluation] = {}
+
+        def wants(metric: MetricDefinition, n: int) -> bool:
+            if metric.key in results:  # answered, or a sample of it failed
+                return False
+            if metric.key not in samples:
+                return n == 1
+            return n <= (metric.confidence_samples or 1) and n not in samples[metric.key]
+
+        for n in range(1, max(m.confidence_samples or 1 for m in metrics) + 1):
+            asked = [m for m in metrics if wants(m, n)]
+            if not asked:
+                continue
+            for evaluation in await self._answer(conversation, asked, n):
+                key = evaluation.metric_key
+                if key in samples and evaluation.status not in ("error", "skipped"):
+                    samples[key][n] = evaluation
+                else:
+                    results[key] = evaluation
+        for key, answers in samples.items():
+            if key not in results:
+                results[key] = agreement_of([answers[n] for n in sorted(answers)])
+        return [results[m.key] for m in metrics]
+
+    async def _answer(
+        self, conversation: Conversation, metrics: list[MetricDefinition], sample: int
+    ) -> list[Evaluation]:
+        """One answer per metric: a call, and a second for the metrics whose answers did not fit."""
         results: dict[str, Evaluation] = {}
         pending = list(metrics)
         for round_number in (1, 2):  # a second round asks again for the metrics whose answers did not fit
@@ -119,7 +158,7 @@ class ClaudeEvaluator:
             answers, record = await self._call(conversation, pending, retry_of_answer=round_number == 2)
             evaluations = evaluations_from_answers(conversation, pending, answers, record, self.settings.redact)
             if self.journal is not None:  # no await since the answer arrived: nothing can be lost in between
-                self.journal.done(record, self.tier, conversation, pending, evaluations)
+                self.journal.done(record, self.tier, conversation, pending, evaluations, sample)
             for evaluation in evaluations:
                 results[evaluation.metric_key] = evaluation
             if record.outcome in ("error", "budget_exhausted"):

@@ -66,16 +66,20 @@ class CallJournal:
         conversation: Conversation,
         metrics: Sequence[MetricDefinition],
         evaluations: Sequence[Evaluation],
+        sample: int = 1,
     ) -> None:
-        """The call is final: its record and the cache entries of the answers it brought."""
+        """The call is final: its record and the cache entries of the answers it brought (for a metric that asks
+        for repeated answers, under the key of this ``sample``: its final value is the agreement of them all)."""
         now = utc_now()
         content = content_hash(conversation.call)
         by_key = {m.key: m for m in metrics}
-        cache = [
-            cache_row(cache_key(content, by_key[e.metric_key], record.model), by_key[e.metric_key], e, now)
-            for e in evaluations
-            if e.status not in ("error", "skipped")
-        ]
+        cache = []
+        for e in evaluations:
+            if e.status in ("error", "skipped"):
+                continue
+            metric = by_key[e.metric_key]
+            key = cache_key(content, metric, record.model, sample if metric.confidence_samples else None)
+            cache.append(cache_row(key, metric, e, now))
         self._append("done", record, tier, cache=cache)
 
     def close(self) -> None:

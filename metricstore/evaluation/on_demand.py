@@ -124,4 +124,5 @@ def evaluate_subject(
     evaluation = asyncio.run(ask())
     if evaluation.status == "error":
         raise OnDemandError("model_error", f"the model call failed: {evaluation.error}")
+    apply_min_confidence(metric, evaluation)
     return evaluation

@@ -26,7 +26,7 @@ import polars as pl
 from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.answers import apply_min_confidence
-from metricstore.evaluation.base import Conversation, Evaluation, Evaluator, Status, Turn
+from metricstore.evaluation.base import Conversation, Evaluation, Status, Turn
 from metricstore.evaluation.claude import (
     Budget,
     CallRecord,
@@ -49,6 +49,7 @@ from metricstore.evaluation.store import (
     cached_evaluations,
     call_row,
     content_hash,
+    sample_cache_keys,
     value_row,
     write_evaluations,
 )
@@ -205,13 +206,20 @@ class _Work:
     tier: str
     metrics: list[MetricDefinition]
     _cache_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    _sample_keys: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
 
     def cache_keys(self, tiers: dict[str, ModelPrice]) -> dict[str, str]:
         """Each metric's cache key (metric key → key), the conversation's content hashed once per unit."""
         if not self._cache_keys:
             content, model = content_hash(self.conversation.call), model_for(self.tier, tiers)
             self._cache_keys.update({m.key: cache_key(content, m, model) for m in self.metrics})
+            self._sample_keys.update({m.key: sample_cache_keys(content, m, model) for m in self.metrics})
         return self._cache_keys
+
+    def sample_keys(self, tiers: dict[str, ModelPrice]) -> dict[str, dict[int, str]]:
+        """The cache keys of the repeated answers of the metrics that ask for them (metric key → n → key)."""
+        self.cache_keys(tiers)
+        return {key: keys for key, keys in self._sample_keys.items() if keys}
 
 
 def evaluate_window(
@@ -360,6 +368,13 @@ def estimate_window(
                 estimate.input_tokens += request_tokens // len(todo)
                 estimate.output_tokens += OUTPUT_TOKENS_PER_METRIC
                 estimate.cost_usd += tiers[item.tier].cost(request_tokens // len(todo), OUTPUT_TOKENS_PER_METRIC)
+                if m.confidence_samples:  # its repeated answers: a call of its own each (cached ones counted too)
+                    alone = build_request(item.conversation, [m], model=model, max_tokens=0, redacted=settings.redact)
+                    alone_tokens, extra = len(json.dumps(alone)) // 4, m.confidence_samples - 1
+                    calls += extra
+                    estimate.input_tokens += extra * alone_tokens
+                    estimate.output_tokens += extra * OUTPUT_TOKENS_PER_METRIC
+                    estimate.cost_usd += extra * tiers[item.tier].cost(alone_tokens, OUTPUT_TOKENS_PER_METRIC)
     return sorted(estimates.values(), key=lambda e: e.metric_key), calls
 
 
@@ -444,15 +459,30 @@ async def _fan_out(
         if todo and not item.conversation.transcript and not item.conversation.summary:
             unanswered("not_applicable", rationale="the conversation has no transcript or summary", model=model)
         elif todo:
-            evaluator: Evaluator | None = local if item.tier == "free" else claude.get(item.tier)
             if batch is not None and item.tier in CLAUDE_TIERS:
-                batch.append((item, todo))
-                unanswered("skipped", error="batched")
-            elif evaluator is None:
+                # repeated answers are asked now, not batched: a value is the agreement of all of them
+                batched = [m for m in todo if not m.confidence_samples]
+                if batched:
+                    batch.append((item, batched))
+                for m in batched:
+                    answers[m.key] = Evaluation(
+                        m.key, m.definition_version, conversation_id, "skipped", error="batched"
+                    )
+                todo = [m for m in todo if m.confidence_samples]
+            if item.tier == "free":
+                for evaluation in await local.evaluate(item.conversation, todo):
+                    answers[evaluation.metric_key] = evaluation
+            elif item.tier not in claude:
                 unanswered("skipped", error="ANTHROPIC_API_KEY is not set")
                 result.skipped_metrics.update(m.key for m in todo)
-            else:
-                for evaluation in await evaluator.evaluate(item.conversation, todo):
+            elif todo:
+                sample_keys = item.sample_keys(tiers)
+                prior = {
+                    m.key: {n: cached[key] for n, key in sample_keys[m.key].items() if key in cached}
+                    for m in todo
+                    if m.key in sample_keys
+                }
+                for evaluation in await claude[item.tier].evaluate(item.conversation, todo, prior):
                     answers[evaluation.metric_key] = evaluation
         return item, [answers[m.key] for m in item.metrics]
 
@@ -485,6 +515,7 @@ def _cached_answers(
     keys: list[str] = []
     for item in work:
         keys += item.cache_keys(tiers).values()
+        keys += [key for samples in item.sample_keys(tiers).values() for key in samples.values()]
     return cached_evaluations(conn, keys)
 
 

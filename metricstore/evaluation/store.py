@@ -27,9 +27,17 @@ def content_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_key(content: str, metric: MetricDefinition, model: str) -> str:
-    """The ops.llm_cache key of a metric's answer for a conversation content (``content_hash``) and model."""
-    return hashlib.sha256(f"{content}|{metric.key}|{metric.definition_version}|{model}".encode()).hexdigest()
+def cache_key(content: str, metric: MetricDefinition, model: str, sample: int | None = None) -> str:
+    """The ops.llm_cache key of a metric's answer for a conversation content (``content_hash``) and model; with
+    ``sample``, of the n-th of the repeated answers a definition's ``confidence_samples`` asks for (each is kept
+    on its own, so that a run that dies between them buys none of them twice)."""
+    tail = "" if sample is None else f"|sample{sample}"
+    return hashlib.sha256(f"{content}|{metric.key}|{metric.definition_version}|{model}{tail}".encode()).hexdigest()
+
+
+def sample_cache_keys(content: str, metric: MetricDefinition, model: str) -> dict[int, str]:
+    """The cache keys of a metric's repeated answers (sample number → key); none unless it asks for them."""
+    return {n: cache_key(content, metric, model, n) for n in range(1, (metric.confidence_samples or 0) + 1)}
 
 
 def cache_row(key: str, metric: MetricDefinition, evaluation: Evaluation, now: datetime) -> dict[str, Any]:
