@@ -435,11 +435,11 @@ def test_a_unit_that_fails_stops_the_others_and_what_was_answered_is_kept(
     answered: list[str] = []
     evaluate = ClaudeEvaluator.evaluate
 
-    async def failing_evaluate(self: ClaudeEvaluator, conversation: Any, metrics: Any) -> Any:
+    async def failing_evaluate(self: ClaudeEvaluator, conversation: Any, metrics: Any, prior: Any = None) -> Any:
         if conversation.conversation_id == "c2026-11-20T127":
             await asyncio.sleep(0.3)  # some calls have come back by now, others are on the wire
             raise RuntimeError("a bug in one unit")
-        evaluations = await evaluate(self, conversation, metrics)
+        evaluations = await evaluate(self, conversation, metrics, prior)
         answered.append(conversation.conversation_id)
         return evaluations
 
