@@ -14,7 +14,7 @@ from dagster import (
 
 from assets.metrics import metric_values
 from assets.partitions import hourly_partitions, range_backfill
-from assets.resources import MetricStoreResource
+from assets.resources import MetricStoreResource, is_arrival_run
 from assets.windows import markdown_table, run_window
 from metricstore.calibration.gate import check_gates
 from metricstore.evaluation.run import AiSettings, evaluate_window
@@ -44,7 +44,8 @@ class AiRunConfig(Config):
     description=(
         "AI metrics (ai_query, ai_classify, ai_extract, ai_sentiment): per hour, the conversations of the 24 h "
         "before the hour's end, at most 500 per metric, not yet evaluated under the metric's version; rows "
-        "land in metrics.metric_values, every call in ops.llm_calls."
+        "land in metrics.metric_values, every call in ops.llm_calls. In a run the landing files sensor started, "
+        "only workspaces evaluating on arrival, for calls that ended, within 500 per metric per clock hour."
     ),
     check_specs=[
         AssetCheckSpec(
@@ -71,6 +72,7 @@ def ai_metric_values(
         max_cost_usd=config.max_cost_usd,
         redact=config.redact,
         batch=config.batch,
+        arrival=is_arrival_run(context.run.tags),
     )
     with metricstore.connect() as conn:
         result = evaluate_window(conn, catalog, window, settings=settings, run_id=context.run.run_id)

@@ -13,7 +13,7 @@ from dagster import (
 )
 
 from assets.partitions import hourly_partitions, range_backfill
-from assets.resources import MetricStoreResource
+from assets.resources import MetricStoreResource, is_arrival_run
 from assets.serving import published_warehouse
 from assets.windows import markdown_table, run_window
 from metricstore.published import publish
@@ -58,7 +58,7 @@ def post_call_webhooks(
     catalog = metricstore.catalog()
     settings = SendSettings(concurrency=config.concurrency, max_seconds=config.max_seconds)
     with metricstore.connect() as conn:
-        queued = queue_window(conn, catalog, window)
+        queued = queue_window(conn, catalog, window, arrival=is_arrival_run(context.run.tags))
         sent = deliver_due(conn, catalog, settings=settings)
         if queued.queued or sent.attempted:
             publish(conn, metricstore.settings().published)  # `metricstore webhooks status` reads the snapshot

@@ -38,7 +38,9 @@ def partitions_start() -> str:
     return setting
 
 
-hourly_partitions = HourlyPartitionsDefinition(start_date=partitions_start(), timezone="UTC")
+# The partitions reach the open hour (end_offset=1): runs requested as landing files arrive write it before it
+# ends. The hourly schedule still runs the hour that just ended (orchestration/definitions.py).
+hourly_partitions = HourlyPartitionsDefinition(start_date=partitions_start(), timezone="UTC", end_offset=1)
 
 # A backfill of many hours runs as one run over the whole range: every step works on a time window.
 range_backfill = BackfillPolicy.single_run()

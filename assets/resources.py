@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,15 @@ from metricstore.warehouse import prepare
 # killed process can be told from a live one (orchestration/runner.py: fail_dead_runs).
 PID_TAG = "metricstore/pid"
 HOST_TAG = "metricstore/host"
+# A run the landing files sensor requested (orchestration/sensors.py): static metrics, aggregates and publishing
+# as for any run; AI metrics and webhooks only for the workspaces whose ai_cadence is on_arrival.
+ARRIVAL_TAG = "metricstore/arrival"
+# The landing files that made the sensor request the run (the first few, and how many more).
+FILES_TAG = "metricstore/files"
+
+
+def is_arrival_run(tags: Mapping[str, str]) -> bool:
+    return tags.get(ARRIVAL_TAG) == "true"
 
 
 def process_tags() -> dict[str, str]:

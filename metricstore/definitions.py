@@ -640,3 +640,10 @@ class WorkspaceSettings(BaseModel):
         default=True, description="Whether the default post-call metrics (built-ins) are computed for the workspace."
     )
     webhook: WebhookSettings | None = Field(default=None, description="The post-call webhook; none when absent.")
+    ai_cadence: Literal["hourly", "on_arrival"] = Field(
+        default="hourly",
+        description="When AI metrics are evaluated: `hourly`, by the hourly run (its webhooks after it); "
+        "`on_arrival`, also in the runs that landing files start, for conversations whose snapshot says the call "
+        "ended (their webhooks as soon as every metric is in), within a budget of 500 evaluations per metric per "
+        "hour of the clock, shared with the hourly run.",
+    )

@@ -92,7 +92,9 @@ class ParsedFiles:
 
 
 def find_landing_files(landing: Path) -> list[LandingFile]:
-    """Every regular file under ``<landing>/<source>/``, whatever its type, in path order."""
+    """Every regular file under ``<landing>/<source>/``, whatever its type, in path order, except hidden ones: a
+    file or folder whose name starts with ``.`` is one still being written (the convention: write it under a
+    hidden name, then rename it into place), as Spark and Hadoop take it too."""
     found = []
     root = landing.resolve()  # once: a file below it needs resolving only when it is a symlink
     for source in SOURCES:
@@ -100,8 +102,11 @@ def find_landing_files(landing: Path) -> list[LandingFile]:
         if not folder.is_dir():
             continue
         batch = []
-        for directory, _subfolders, names in os.walk(folder):  # like rglob: symlinked folders are not entered
+        for directory, subfolders, names in os.walk(folder):  # like rglob: symlinked folders are not entered
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
             for name in names:
+                if name.startswith("."):
+                    continue
                 path = Path(directory, name)
                 info = os.lstat(path)  # one system call per file, where is_file() + stat() + resolve() made several
                 if stat.S_ISLNK(info.st_mode):

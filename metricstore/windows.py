@@ -60,3 +60,8 @@ def partition_key_for(hour: datetime) -> str:
 def utc_now() -> datetime:
     """Wall-clock time, for bookkeeping columns (ingested_at, evaluated_at) only: never for windows."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the hour ``moment`` is in (naive UTC)."""
+    return to_naive_utc(moment).replace(minute=0, second=0, microsecond=0)

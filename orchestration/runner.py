@@ -21,7 +21,7 @@ from assets.resources import HOST_TAG, PID_TAG, process_tags
 from metricstore.config import Settings
 from metricstore.run_lock import LockHolder, process_alive, writer_lock
 from metricstore.warehouse import connect, sql_text
-from metricstore.windows import HOUR, PARTITION_FORMAT, partition_key_for
+from metricstore.windows import HOUR, PARTITION_FORMAT, floor_hour, partition_key_for, utc_now
 
 if TYPE_CHECKING:
     from dagster._core.execution.plan.objects import StepFailureData
@@ -104,14 +104,8 @@ def parse_partition(key: str) -> datetime:
 
 
 def last_partition_key() -> str:
-    """The newest partition: the last full UTC hour."""
-    from orchestration.definitions import defs
-
-    partitions = defs.resolve_job_def("hourly_metrics").partitions_def
-    assert partitions is not None
-    key = partitions.get_last_partition_key()
-    assert key is not None
-    return key
+    """The last full UTC hour (the partitions reach the open hour after it)."""
+    return partition_key_for(floor_hour(utc_now()) - HOUR)
 
 
 def run_hourly_job(
@@ -142,7 +136,7 @@ def run_hourly_job(
         if not partitions.has_partition_key(key):
             raise ValueError(
                 f"no partition {key}: partitions run from {partitions.get_first_partition_key()} to {newest} "
-                "(the last full hour; METRICSTORE_PARTITIONS_START sets the first)"
+                "(the current hour; METRICSTORE_PARTITIONS_START sets the first)"
             )
     ensure_dagster_home()
     run_id = str(uuid.uuid4())

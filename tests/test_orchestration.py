@@ -20,6 +20,8 @@ def test_definitions_load() -> None:
     schedule = defs.resolve_schedule_def("hourly_metrics_schedule")
     assert schedule.cron_schedule == "5 * * * *"
     assert schedule.job_name == "hourly_metrics"
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    assert sensor.job_name == "hourly_metrics" and sensor.minimum_interval_seconds == 10
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {

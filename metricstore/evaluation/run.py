@@ -14,7 +14,7 @@ import json
 import os
 import statistics
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +55,7 @@ from metricstore.evaluation.store import (
 )
 from metricstore.prompt_check import prompt_problem
 from metricstore.warehouse import prepare, register_frame, run_script
-from metricstore.windows import HOUR, TimeWindow, utc_now
+from metricstore.windows import HOUR, TimeWindow, floor_hour, utc_now
 
 STORE_EVERY_SECONDS = 1.0  # how often the fan-out writes what has been answered so far
 
@@ -70,6 +70,9 @@ class AiSettings:
     max_cost_usd: float | None = None
     redact: bool = True
     batch: bool = False  # Claude tiers through the Message Batches API (backfills): collected by later runs
+    # A run started by arriving landing files: only workspaces whose ai_cadence is on_arrival, and only their
+    # conversations whose snapshot says the call ended.
+    arrival: bool = False
     claude: ClaudeSettings = field(default_factory=ClaudeSettings)
 
 
@@ -134,20 +137,40 @@ def default_client() -> anthropic.AsyncAnthropic | None:
     return anthropic.AsyncAnthropic(max_retries=0, timeout=120.0)
 
 
-def ai_specs(catalog: MetricCatalog, workspaces: Iterable[str]) -> pl.DataFrame:
-    rows = [
-        {
-            "workspace_id": ws,
-            "metric_key": d.definition.key,
-            "definition_version": d.definition.definition_version,
-            "model_tier": d.definition.model_tier,
-            "event_types": d.definition.event_types,
-            "channel_scope": d.definition.channel_scope,
-        }
-        for ws in workspaces
-        for d in catalog.definitions_for(ws)
-        if d.definition.is_ai and d.definition.source == "call_intelligence"
-    ]
+def ai_specs(
+    catalog: MetricCatalog,
+    workspaces: Iterable[str],
+    settings: AiSettings | None = None,
+    spent: Mapping[tuple[str, str], int] | None = None,
+) -> pl.DataFrame:
+    """The AI metrics a run evaluates, per workspace, each with its cap and whether only ended calls count.
+
+    A workspace whose ``ai_cadence`` is ``hourly`` caps each run at ``cap_per_metric`` and takes no part in
+    arrival runs. One that is ``on_arrival`` has a budget instead: ``cap_per_metric`` evaluations per metric per
+    hour of the clock, shared by the hour's runs; ``spent`` holds what they spent already."""
+    settings = settings or AiSettings()
+    rows = []
+    for ws in workspaces:
+        on_arrival = catalog.settings_for(ws).ai_cadence == "on_arrival"
+        if settings.arrival and not on_arrival:
+            continue
+        for d in catalog.definitions_for(ws):
+            m = d.definition
+            if not (m.is_ai and m.source == "call_intelligence"):
+                continue
+            cap = settings.cap_per_metric - (spent or {}).get((ws, m.key), 0) if on_arrival else settings.cap_per_metric
+            rows.append(
+                {
+                    "workspace_id": ws,
+                    "metric_key": m.key,
+                    "definition_version": m.definition_version,
+                    "model_tier": m.model_tier,
+                    "event_types": m.event_types,
+                    "channel_scope": m.channel_scope,
+                    "cap": max(cap, 0),
+                    "ended_only": settings.arrival,
+                }
+            )
     return pl.DataFrame(
         rows,
         schema={
@@ -157,8 +180,21 @@ def ai_specs(catalog: MetricCatalog, workspaces: Iterable[str]) -> pl.DataFrame:
             "model_tier": pl.String,
             "event_types": pl.List(pl.String),
             "channel_scope": pl.String,
+            "cap": pl.Int64,
+            "ended_only": pl.Boolean,
         },
     )
+
+
+def spent_this_hour(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[tuple[str, str], int]:
+    """The AI evaluations stored since the start of ``now``'s hour, per (workspace, metric): what the hour's
+    budget has spent (stored values are counted, so a run that died spent what it stored, and no more)."""
+    rows = conn.execute(
+        "SELECT workspace_id, metric_key, count(*) FROM metrics.metric_values "
+        "WHERE evaluated_at >= $hour AND model IS NOT NULL GROUP BY ALL",
+        {"hour": floor_hour(now)},
+    ).fetchall()
+    return {(ws, key): n for ws, key, n in rows}
 
 
 def conversation_from_row(row: dict[str, Any]) -> Conversation:
@@ -280,7 +316,7 @@ def pending_work(
     workspaces = set(catalog.workspaces) | {
         r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM raw.events").fetchall()
     }
-    specs = ai_specs(catalog, sorted(workspaces))
+    specs = ai_specs(catalog, sorted(workspaces), settings, spent_this_hour(conn, utc_now()))
     if specs.height == 0:
         return []
     register_frame(conn, "ai_specs", specs)
@@ -294,7 +330,7 @@ def pending_work(
             orient="row",
         ),
     )
-    params = {"lookback_start": hour_end - settings.lookback, "window_end": hour_end, "cap": settings.cap_per_metric}
+    params = {"lookback_start": hour_end - settings.lookback, "window_end": hour_end}
     run_script(conn, "ai/pending_pairs.sql", params)
     pending = conn.execute(
         "SELECT p.workspace_id, p.metric_key, p.model_tier, e.* EXCLUDE (workspace_id) FROM ai_pending p "

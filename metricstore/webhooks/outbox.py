@@ -81,11 +81,18 @@ def queue_window(
     *,
     now: datetime | None = None,
     lookback: timedelta = AiSettings.lookback,
+    arrival: bool = False,
 ) -> QueueResult:
     """Queue a delivery for every conversation of each hour's 24-hour window (the AI step's) whose post-call
-    record is complete and differs from the one last queued for it. Idempotent: a rerun queues nothing."""
+    record is complete and differs from the one last queued for it. Idempotent: a rerun queues nothing. A run
+    started by arriving landing files (``arrival``) queues for the workspaces that evaluate AI on arrival only:
+    the others' webhooks leave after the hourly run."""
     result = QueueResult()
-    targets = webhook_targets(catalog)
+    targets = {
+        ws: webhook
+        for ws, webhook in webhook_targets(catalog).items()
+        if not arrival or catalog.settings_for(ws).ai_cadence == "on_arrival"
+    }
     if not targets:
         return result
     now = now or utc_now()
