@@ -90,6 +90,20 @@ def test_a_look_names_the_hours_that_new_changed_and_removed_files_touch(landing
     assert look(landing, later.seen, now).hours == {"2026-11-20-09:00": [str(first)]}  # its events leave that hour
 
 
+def test_a_file_still_being_written_under_a_hidden_name_is_read_by_no_run(
+    conn: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    now = datetime(2026, 11, 20, 12, 30)
+    write_landing(landing, "call_intelligence/.partial.jsonl", [_call(1, now, ended=True), "{half a li"])
+    write_landing(landing, "call_intelligence/.tmp/x.jsonl", [_call(2, now, ended=True)])  # a hidden folder too
+    ingest_window(conn, landing, TimeWindow(floor_hour(now), floor_hour(now) + HOUR))
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM raw.events), (SELECT count(*) FROM ops.quarantine), "
+        "(SELECT count(*) FROM ops.landing_files)"
+    ).fetchone()
+    assert counts == (0, 0, 0)
+
+
 @pytest.fixture
 def instance_env(tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch) -> DagsterInstance:
     monkeypatch.setenv("METRICSTORE_LANDING", str(landing))
