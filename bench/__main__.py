@@ -23,6 +23,7 @@ BENCHMARKS = (
     "publishing",
     "api_latency",
     "webhooks",
+    "freshness",
 )
 
 

@@ -17,7 +17,7 @@ import duckdb
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from assets.partitions import dagster_home
-from assets.resources import HOST_TAG, PID_TAG, process_tags
+from assets.resources import ARRIVAL_TAG, HOST_TAG, PID_TAG, process_tags
 from metricstore.config import Settings
 from metricstore.run_lock import LockHolder, process_alive, writer_lock
 from metricstore.warehouse import connect, sql_text
@@ -34,6 +34,15 @@ JOB_NAME = "hourly_metrics"
 SHIPPED_CONFIG_MARK = "# The local Dagster instance ($DAGSTER_HOME/dagster.yaml, written from this file"
 # Statuses of a run that holds a slot of the run queue: one whose process is gone holds it for good.
 LIVE_STATUSES = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+# An arrival run a backfill lets go first: waiting in the queue, or started (it may be waiting for the lock).
+ARRIVAL_WAITING_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+# The daemon's sensor heartbeat is this recent while it runs (it beats every 30 s or so).
+DAEMON_HEARTBEAT_SECONDS = 120
 
 
 def ensure_dagster_home() -> Path:
@@ -116,20 +125,21 @@ def run_hourly_job(
     batch: bool = False,
     on_wait: Callable[[LockHolder | None], None] = lambda holder: None,
 ) -> RunSummary:
-    """Materialize the hours ``first`` .. ``last`` (inclusive) in one run of ``hourly_metrics``.
+    """Materialize the hours ``first`` .. ``last`` (inclusive) through ``hourly_metrics``: in one run, or, while
+    the Dagster daemon runs sensors (arrival runs may come), one run per hour that lets waiting arrival runs go
+    first between its hours, so that a backfill holds fresh data back for one hour's run at most.
 
-    The run holds the warehouse's writer lock (metricstore/run_lock.py) from start to summary: while another run
+    Each run holds the warehouse's writer lock (metricstore/run_lock.py) from start to summary: while another run
     holds it, ``on_wait`` is told who and this one waits. Before starting, runs of the job whose process is gone
     are marked failed (:func:`fail_dead_runs`)."""
-    from orchestration.backfills import BACKFILL_TAG, new_backfill_id, record_range_backfill
+    from orchestration.backfills import new_backfill_id, record_range_backfill
     from orchestration.definitions import defs
 
     last = last or first
     start, end = parse_partition(first), parse_partition(last)
     if end < start:
         raise ValueError(f"--to {last} is before --from {first}")
-    job = defs.resolve_job_def("hourly_metrics")
-    partitions = job.partitions_def
+    partitions = defs.resolve_job_def(JOB_NAME).partitions_def
     assert partitions is not None
     newest = partitions.get_last_partition_key()
     for key in (first, last):
@@ -139,17 +149,74 @@ def run_hourly_job(
                 "(the current hour; METRICSTORE_PARTITIONS_START sets the first)"
             )
     ensure_dagster_home()
+    if start == end:
+        return _run(first, last, None, max_cost_usd, batch, on_wait)
+    backfill_id, begun = new_backfill_id(), time.time()
+    with DagsterInstance.get() as instance:
+        by_hour = arrivals_possible(instance)
+    if by_hour:
+        summaries: list[RunSummary] = []
+        hour = start
+        while hour <= end and (not summaries or summaries[-1].success):
+            if summaries:
+                yield_to_arrival_runs()
+            key = partition_key_for(hour)
+            summaries.append(_run(key, key, backfill_id, max_cost_usd, batch, on_wait))
+            hour += HOUR
+        summary = _merged(summaries, first, last)
+    else:
+        summary = _run(first, last, backfill_id, max_cost_usd, batch, on_wait)
+    with DagsterInstance.get() as instance:
+        record_range_backfill(instance, backfill_id, first, last, started=begun, success=summary.success)
+    return summary
+
+
+def arrivals_possible(instance: DagsterInstance) -> bool:
+    """Whether the Dagster daemon runs sensors now (its heartbeat is recent): the landing files sensor may
+    request arrival runs."""
+    beat = instance.get_daemon_heartbeats().get("SENSOR")
+    return beat is not None and time.time() - beat.timestamp < DAEMON_HEARTBEAT_SECONDS
+
+
+def yield_to_arrival_runs(timeout_seconds: float = 900.0) -> None:
+    """Wait while an arrival run is queued or running (between two hours of a backfill, which holds no lock)."""
+    deadline = time.monotonic() + timeout_seconds
+    with DagsterInstance.get() as instance:
+        while time.monotonic() < deadline:
+            fail_dead_runs(instance, by_run="a backfill between its hours")
+            waiting = instance.get_run_records(
+                RunsFilter(job_name=JOB_NAME, statuses=ARRIVAL_WAITING_STATUSES, tags={ARRIVAL_TAG: "true"}),
+                limit=1,
+            )
+            if not waiting:
+                return
+            time.sleep(1)
+
+
+def _run(
+    first: str,
+    last: str,
+    backfill_id: str | None,
+    max_cost_usd: float | None,
+    batch: bool,
+    on_wait: Callable[[LockHolder | None], None],
+) -> RunSummary:
+    """One run of ``hourly_metrics`` over ``first`` .. ``last``, executed in this process."""
+    from orchestration.backfills import BACKFILL_TAG
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(JOB_NAME)
     run_id = str(uuid.uuid4())
     with writer_lock(Settings.from_env().warehouse, run_id, on_wait), DagsterInstance.get() as instance:
         started = time.perf_counter()
         fail_dead_runs(instance, by_run=run_id)
-        single = start == end
+        single = first == last
         # This process watches its own run (fail_dead_runs): the daemon's max runtime does not apply to it.
         tags = {**process_tags(), MAX_RUNTIME_TAG: "0"}
-        backfill_id = None if single else new_backfill_id()
+        if not single:
+            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last}
         if backfill_id:
-            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last, BACKFILL_TAG: backfill_id}
-        begun = time.time()
+            tags |= {BACKFILL_TAG: backfill_id}
         result = job.execute_in_process(
             instance=instance,
             # The step logs stay in the run's event log (make ui); the terminal gets warnings and the summary.
@@ -170,8 +237,6 @@ def run_hourly_job(
             seconds=time.perf_counter() - started,
             llm_usage=_llm_usage(Settings.from_env().warehouse, run_id),
         )
-        if backfill_id:
-            record_range_backfill(instance, backfill_id, first, last, started=begun, success=result.success)
     # The run's totals are the steps' outputs (a range run's materializations carry each hour's own numbers).
     for event in result.all_events:
         # (an asset's own output is "result"; its checks have outputs of their own)
@@ -194,6 +259,47 @@ def run_hourly_job(
             failure = next((e for e in result.all_events if e.is_run_failure), None)
             summary.error = (failure.message if failure else None) or "the run failed before any step ran"
     return summary
+
+
+def _merged(summaries: list[RunSummary], first: str, last: str) -> RunSummary:
+    """One summary of a range run made of several runs: counts added up, the first failure's errors."""
+    merged = RunSummary(
+        run_id=summaries[0].run_id,
+        success=all(s.success for s in summaries),
+        first_partition=first,
+        last_partition=last,
+        seconds=sum(s.seconds for s in summaries),
+    )
+    usage = [s.llm_usage for s in summaries]
+    if all(u is not None for u in usage):
+        merged.llm_usage = (
+            sum(u[0] for u in usage if u),
+            sum(u[1] for u in usage if u),
+            sum(u[2] for u in usage if u),
+        )
+    for s in summaries:
+        for asset, values in s.metadata.items():
+            into = merged.metadata.setdefault(asset, {})
+            for key, value in values.items():
+                into[key] = _added(into.get(key), value)
+        merged.failed_checks += [c for c in s.failed_checks if c not in merged.failed_checks]
+        merged.failed_steps += s.failed_steps
+        merged.error = merged.error or s.error
+    return merged
+
+
+def _added(before: Any, value: Any) -> Any:
+    """Metadata of two runs together: counts (integers) added, mappings of counts added key by key, anything else
+    (a rate, a window, a table) the later run's."""
+    if isinstance(value, bool) or before is None:
+        return value
+    if isinstance(value, int) and isinstance(before, int) and not isinstance(before, bool):
+        return before + value
+    if isinstance(value, dict) and isinstance(before, dict):
+        return {k: _added(before.get(k), v) for k, v in value.items()} | {
+            k: v for k, v in before.items() if k not in value
+        }
+    return value
 
 
 def _failure_cause(failure: StepFailureData) -> str:

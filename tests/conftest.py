@@ -136,3 +136,22 @@ def repo_catalog() -> MetricCatalog:
 def hour(text: str) -> datetime:
     """'2026-11-20 10:00' as a naive UTC datetime."""
     return datetime.fromisoformat(text)
+
+
+@pytest.fixture
+def small_landing(landing: Path) -> Path:
+    """Three conversations over 09:00-11:00 on 2026-11-20: an offset, a superseding snapshot, a duplicate, a
+    value out of range and a line without event_type."""
+    write_landing(
+        landing,
+        "call_intelligence/2026/11/20.jsonl",
+        [
+            event("e1", "2026-11-20T10:05:00Z", id="c1", duration=120, quality_score=90, callbackRequired=True),
+            event("e2", "2026-11-20T10:35:00+01:00", id="c2", duration=60, quality_score=70, callbackRequired=False),
+            event("e3", "2026-11-20T11:15:00Z", id="c3", duration=30, quality_score=101, callbackRequired=True),
+            event("e3", "2026-11-20T11:15:00Z", id="c3", duration=30, quality_score=101, callbackRequired=True),
+            event("e4", "2026-11-20T11:20:00Z", id="c1", snapshot_version=2, duration=180, quality_score=50),
+            '{"event_id": "bad", "source": "call_intelligence"}',
+        ],
+    )
+    return landing

@@ -52,23 +52,6 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([METRICSTORE, *args], env=env, capture_output=True, text=True, check=False, cwd=REPO)
 
 
-@pytest.fixture
-def small_landing(landing: Path) -> Path:
-    write_landing(
-        landing,
-        "call_intelligence/2026/11/20.jsonl",
-        [
-            event("e1", "2026-11-20T10:05:00Z", id="c1", duration=120, quality_score=90, callbackRequired=True),
-            event("e2", "2026-11-20T10:35:00+01:00", id="c2", duration=60, quality_score=70, callbackRequired=False),
-            event("e3", "2026-11-20T11:15:00Z", id="c3", duration=30, quality_score=101, callbackRequired=True),
-            event("e3", "2026-11-20T11:15:00Z", id="c3", duration=30, quality_score=101, callbackRequired=True),
-            event("e4", "2026-11-20T11:20:00Z", id="c1", snapshot_version=2, duration=180, quality_score=50),
-            '{"event_id": "bad", "source": "call_intelligence"}',
-        ],
-    )
-    return landing
-
-
 def test_run_backfill_gives_exact_aggregates(tmp_path: Path, small_landing: Path) -> None:
     env = _env(tmp_path, small_landing)
     done = _cli(env, "run", "--from", "2026-11-20-09:00", "--to", "2026-11-20-11:00")
