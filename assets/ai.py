@@ -45,7 +45,7 @@ class AiRunConfig(Config):
         "AI metrics (ai_query, ai_classify, ai_extract, ai_sentiment): per hour, the conversations of the 24 h "
         "before the hour's end, at most 500 per metric, not yet evaluated under the metric's version; rows "
         "land in metrics.metric_values, every call in ops.llm_calls. In a run the landing files sensor started, "
-        "only workspaces evaluating on arrival, for calls that ended, within 500 per metric per clock hour."
+        "only workspaces evaluating on arrival, for calls that ended, within 500 per metric per hour partition."
     ),
     check_specs=[
         AssetCheckSpec(

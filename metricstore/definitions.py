@@ -645,5 +645,5 @@ class WorkspaceSettings(BaseModel):
         description="When AI metrics are evaluated: `hourly`, by the hourly run (its webhooks after it); "
         "`on_arrival`, also in the runs that landing files start, for conversations whose snapshot says the call "
         "ended (their webhooks as soon as every metric is in), within a budget of 500 evaluations per metric per "
-        "hour of the clock, shared with the hourly run.",
+        "hour partition, shared with that hour's hourly run.",
     )

@@ -253,6 +253,16 @@ ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS cache_read_input_toke
 ALTER TABLE metrics.metric_values ADD COLUMN IF NOT EXISTS confidence DOUBLE;
 
 -- Content-addressed answers: (conversation content, definition version, model) → evaluation.
+-- AI evaluations stored by the runs of each hour partition, per workspace and metric: for a workspace evaluating
+-- on arrival, what the hour's budget (cap_per_metric) has spent. Written with the values, in one transaction.
+CREATE TABLE IF NOT EXISTS ops.ai_spend (
+    workspace_id  VARCHAR NOT NULL,
+    metric_key    VARCHAR NOT NULL,
+    hour          TIMESTAMP NOT NULL,
+    evaluations   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, metric_key, hour)
+);
+
 CREATE TABLE IF NOT EXISTS ops.llm_cache (
     cache_key          VARCHAR PRIMARY KEY,
     metric_key         VARCHAR NOT NULL,

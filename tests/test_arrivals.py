@@ -27,7 +27,7 @@ from dagster import (
 from assets.resources import ARRIVAL_TAG, FILES_TAG, MetricStoreResource
 from metricstore.arrivals import look
 from metricstore.catalog_loader import load_catalog
-from metricstore.evaluation.run import AiSettings, evaluate_window
+from metricstore.evaluation.run import AiSettings, evaluate_window, spent_in_hour
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.windows import HOUR, TimeWindow, floor_hour, partition_key_for, utc_now
@@ -179,11 +179,14 @@ def test_arrival_runs_evaluate_ended_calls_of_on_arrival_workspaces_within_the_h
     assert first.evaluated_pairs == {("ws_test", "mood", "cws_test3"), ("ws_test", "mood", "cws_test2")}
     # the hour's budget (2) is spent: a later arrival run of the hour evaluates nothing more
     assert evaluate_window(conn, catalog, window, settings=arrival).evaluated == 0
-    # the hourly run shares the budget of the clock hour it runs in; with budget left it takes the rest, ended
+    # the hourly run of the hour shares its budget; with budget left it takes the rest, ended
     # or not (the workspace without on_arrival took no part in arrival runs, and is capped per run as always)
     rest = evaluate_window(conn, catalog, window, settings=AiSettings(cap_per_metric=5))
     assert {pair[2] for pair in rest.evaluated_pairs if pair[0] == "ws_test"} == {"cws_test1", "cws_test0"}
     assert {pair[0] for pair in rest.evaluated_pairs} == {"ws_test", "ws_hourly"}
+    # what the hour's runs spent, counted with the values; an earlier hour's spending is its own
+    assert spent_in_hour(conn, now) == {("ws_test", "mood"): 4, ("ws_hourly", "mood"): 1}
+    assert spent_in_hour(conn, now - HOUR) == {}
 
 
 def _tables(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:

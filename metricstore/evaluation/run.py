@@ -55,7 +55,7 @@ from metricstore.evaluation.store import (
 )
 from metricstore.prompt_check import prompt_problem
 from metricstore.warehouse import prepare, register_frame, run_script
-from metricstore.windows import HOUR, TimeWindow, floor_hour, utc_now
+from metricstore.windows import HOUR, TimeWindow, utc_now
 
 STORE_EVERY_SECONDS = 1.0  # how often the fan-out writes what has been answered so far
 
@@ -146,8 +146,9 @@ def ai_specs(
     """The AI metrics a run evaluates, per workspace, each with its cap and whether only ended calls count.
 
     A workspace whose ``ai_cadence`` is ``hourly`` caps each run at ``cap_per_metric`` and takes no part in
-    arrival runs. One that is ``on_arrival`` has a budget instead: ``cap_per_metric`` evaluations per metric per
-    hour of the clock, shared by the hour's runs; ``spent`` holds what they spent already."""
+    arrival runs. One that is ``on_arrival`` has a budget instead: ``cap_per_metric`` evaluations per metric for
+    each hour partition, shared by that hour's runs (arrival runs and the hourly run); ``spent`` holds what they
+    spent already."""
     settings = settings or AiSettings()
     rows = []
     for ws in workspaces:
@@ -186,13 +187,11 @@ def ai_specs(
     )
 
 
-def spent_this_hour(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[tuple[str, str], int]:
-    """The AI evaluations stored since the start of ``now``'s hour, per (workspace, metric): what the hour's
-    budget has spent (stored values are counted, so a run that died spent what it stored, and no more)."""
+def spent_in_hour(conn: duckdb.DuckDBPyConnection, hour: datetime) -> dict[tuple[str, str], int]:
+    """The AI evaluations the runs of hour partition ``hour`` stored, per (workspace, metric): what its budget
+    has spent (counted with the values, in their transaction: a run that died spent what it stored, no more)."""
     rows = conn.execute(
-        "SELECT workspace_id, metric_key, count(*) FROM metrics.metric_values "
-        "WHERE evaluated_at >= $hour AND model IS NOT NULL GROUP BY ALL",
-        {"hour": floor_hour(now)},
+        "SELECT workspace_id, metric_key, evaluations FROM ops.ai_spend WHERE hour = $hour", {"hour": hour}
     ).fetchall()
     return {(ws, key): n for ws, key, n in rows}
 
@@ -295,7 +294,7 @@ async def _evaluate_window(
             if not work:
                 continue
             result.pairs_pending += sum(len(item.metrics) for item in work)
-            await _fan_out(conn, work, settings, client, tiers, budget, result, run_id, batch)
+            await _fan_out(conn, work, hour, settings, client, tiers, budget, result, run_id, batch)
         if batch and client is not None:
             await _submit_batches(conn, client, batch, tiers, settings, result, run_id)
     finally:
@@ -316,7 +315,7 @@ def pending_work(
     workspaces = set(catalog.workspaces) | {
         r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM raw.events").fetchall()
     }
-    specs = ai_specs(catalog, sorted(workspaces), settings, spent_this_hour(conn, utc_now()))
+    specs = ai_specs(catalog, sorted(workspaces), settings, spent_in_hour(conn, hour_end - HOUR))
     if specs.height == 0:
         return []
     register_frame(conn, "ai_specs", specs)
@@ -417,6 +416,7 @@ def estimate_window(
 async def _fan_out(
     conn: duckdb.DuckDBPyConnection,
     work: list[_Work],
+    hour: datetime,
     settings: AiSettings,
     client: anthropic.AsyncAnthropic | None,
     tiers: dict[str, ModelPrice],
@@ -465,7 +465,7 @@ async def _fan_out(
                     calls += [(tier, record) for record in evaluator.calls[calls_taken[tier] :]]
                     calls_taken[tier] = len(evaluator.calls)
                 if chunk or calls:
-                    await asyncio.to_thread(_store, conn, chunk, calls, tiers, result, run_id)
+                    await asyncio.to_thread(_store, conn, chunk, calls, tiers, result, run_id, hour)
                 if finished:
                     return
                 with contextlib.suppress(TimeoutError):
@@ -562,7 +562,10 @@ def _store(
     tiers: dict[str, ModelPrice],
     result: AiRunResult,
     run_id: str | None,
+    hour: datetime | None = None,
 ) -> None:
+    """Store answers and calls; the values count as spent by the runs of ``hour`` (the partition they were
+    evaluated for; none for collected batches)."""
     now = utc_now()
     value_rows, cache_rows = [], []
     for item, answers in evaluations:
@@ -604,7 +607,7 @@ def _store(
         if record.outcome != "budget_exhausted":
             result.latencies_ms.append(record.latency_ms)
         call_rows.append(call_row(record, tier, run_id, now))
-    write_evaluations(conn, value_rows, cache_rows, call_rows)
+    write_evaluations(conn, value_rows, cache_rows, call_rows, hour)
 
 
 async def _submit_batches(

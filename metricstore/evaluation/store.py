@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -196,11 +197,30 @@ def write_evaluations(
     value_rows: list[dict[str, Any]],
     cache_rows: list[dict[str, Any]],
     call_rows: list[dict[str, Any]],
+    spent_in: datetime | None = None,
 ) -> None:
     """Store values (replacing the same metric, entity and version), cache entries and calls (a call already
-    stored is left as it is); mark the hours whose aggregates the new values change as stale (one transaction)."""
+    stored is left as it is); mark the hours whose aggregates the new values change as stale; count the values
+    as spent by the runs of hour partition ``spent_in`` (one transaction)."""
+    spent = Counter((row["workspace_id"], row["metric_key"]) for row in value_rows if spent_in is not None)
     register_frame(conn, "ai_values", pl.DataFrame(value_rows, schema=VALUE_SCHEMA))
     register_frame(conn, "ai_cache", pl.DataFrame(cache_rows, schema=CACHE_SCHEMA))
     register_frame(conn, "ai_calls", pl.DataFrame(call_rows, schema=CALL_SCHEMA))
+    register_frame(
+        conn,
+        "ai_spent",
+        pl.DataFrame(
+            [
+                {"workspace_id": ws, "metric_key": key, "hour": spent_in, "evaluations": n}
+                for (ws, key), n in spent.items()
+            ],
+            schema={
+                "workspace_id": pl.String,
+                "metric_key": pl.String,
+                "hour": pl.Datetime("us"),
+                "evaluations": pl.Int64,
+            },
+        ),
+    )
     with transaction(conn):
         run_script(conn, "ai/store_evaluations.sql")

@@ -1,4 +1,4 @@
--- Store an AI run's results (temp tables ai_values, ai_cache, ai_calls). A value replaces the row of the same
+-- Store an AI run's results (temp tables ai_values, ai_cache, ai_calls, ai_spent). A value replaces the row of the same
 -- metric, entity and definition version; the hours it lands in are marked stale for the aggregates. A call is
 -- stored once: a journal replay (metricstore.evaluation.journal) may bring a call the fan-out already stored.
 DELETE FROM metrics.metric_values v
@@ -16,3 +16,6 @@ INSERT OR REPLACE INTO ops.llm_cache BY NAME SELECT * FROM ai_cache;
 INSERT INTO ops.llm_calls BY NAME
 SELECT * FROM ai_calls n
 WHERE NOT EXISTS (SELECT 1 FROM ops.llm_calls c WHERE c.call_id = n.call_id);
+
+INSERT INTO ops.ai_spend BY NAME SELECT * FROM ai_spent
+ON CONFLICT (workspace_id, metric_key, hour) DO UPDATE SET evaluations = ops.ai_spend.evaluations + excluded.evaluations;
