@@ -65,12 +65,46 @@ def test_sentiment_of_clear_sentences(text: str, label: str) -> None:
     assert -1.0 <= score <= 1.0
 
 
-def test_sentiment_is_the_mean_over_lines() -> None:
-    label, score = sentiment("This is terrible.\nok\nI want to change my address")
-    assert label == "neutral"  # one angry line among calm ones
-    lines = ("This is terrible.", "ok", "I want to change my address")
-    assert score == pytest.approx(sum(sentiment(line)[1] for line in lines) / 3, abs=1e-3)
+def test_sentiment_weighs_turns_by_position_and_sign() -> None:
+    label, score = sentiment("I want to change my address\nok\nthanks")
+    assert label == "neutral"  # courtesy is not satisfaction
+    late = sentiment("I want to change my address\nok\nthis is ridiculous")[1]
+    early = sentiment("this is ridiculous\nok\nI want to change my address")[1]
+    assert late < early < 0  # the mood at the end of the call weighs more
     assert sentiment("") == ("neutral", 0.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am not happy at all with this.",
+        "hi i need to change my booking\nI'm not happy at all, this took forever",
+        "This is the second time I have called about this and it is still not fixed.",
+    ],
+)
+def test_sentiment_negation_and_displeasure(text: str) -> None:
+    assert sentiment(text)[0] == "negative"
+
+
+def test_sentiment_politeness_in_an_angry_call_is_not_positive() -> None:
+    angry = "my order never arrived\nthis is unacceptable, I am really disappointed\nthanks, bye"
+    assert sentiment(angry)[0] == "negative"
+    assert sentiment("Thanks. This is terrible service.")[0] == "negative"
+    assert sentiment("thanks\nthank you, bye")[0] != "positive"  # courtesy alone
+
+
+def test_sentiment_confidence_in_range_and_monotone_with_the_score() -> None:
+    from metricstore.evaluation.local import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD, sentiment_confidence
+
+    grid = [round(-1 + 0.01 * k, 2) for k in range(201)]
+    confidences = [sentiment_confidence(s) for s in grid]
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert sentiment_confidence(POSITIVE_THRESHOLD) == 0.0 == sentiment_confidence(NEGATIVE_THRESHOLD)
+    assert sentiment_confidence(1.0) == 1.0 == sentiment_confidence(-1.0)
+    positive = [sentiment_confidence(s) for s in grid if s >= POSITIVE_THRESHOLD]
+    negative = [sentiment_confidence(s) for s in grid if s <= NEGATIVE_THRESHOLD]
+    assert positive == sorted(positive)  # more positive, more sure it is positive
+    assert negative == sorted(negative, reverse=True)
 
 
 # --- classification --------------------------------------------------------------------------------------------
@@ -273,7 +307,7 @@ def run(conv: Conversation, metrics: list[MetricDefinition]) -> dict[str, Evalua
 def test_evaluator_end_to_end() -> None:
     got = run(ANGRY, METRICS)
     assert got["mood"].status == "ok" and got["mood"].value_text == "negative"
-    assert got["mood"].model == SENTIMENT_MODEL and "compound" in (got["mood"].rationale or "")
+    assert got["mood"].model == SENTIMENT_MODEL and "dialogue score" in (got["mood"].rationale or "")
     assert got["mood_score"].value_num is not None and -1 <= got["mood_score"].value_num < -0.35
     assert got["is_negative"].value_bool is True
     assert got["mood_custom"].value_text == "frustrated"

@@ -33,7 +33,9 @@ from metricstore.evaluation.local.sentiment import (
     SENTIMENT_MODEL,
     SENTIMENTS,
     compound,
+    dialogue_score,
     sentiment,
+    sentiment_confidence,
     sentiment_label,
 )
 from metricstore.evaluation.local.text import name_words
@@ -52,11 +54,13 @@ __all__ = [
     "LocalEvaluator",
     "classify",
     "compound",
+    "dialogue_score",
     "extract",
     "extract_details",
     "label_document",
     "name_words",
     "score_labels",
     "sentiment",
+    "sentiment_confidence",
     "sentiment_label",
 ]

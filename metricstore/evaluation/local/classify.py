@@ -20,7 +20,7 @@ POSITION_DECAY = 0.6
 decay in 0.5-0.7; character 4-6-grams beat 3-5-grams and word n-grams there too (word n-grams miss glued names
 such as ``getboardingpass``)."""
 
-CLASSIFY_MODEL = "local/tfidf-classifier"
+CLASSIFY_MODEL = "local/tfidf-classifier/2"
 
 
 def label_document(label: str | ClassLabel) -> str:

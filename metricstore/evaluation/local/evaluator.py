@@ -17,7 +17,8 @@ from metricstore.evaluation.local.sentiment import (
     SENTIMENT_MODEL,
     _map_sentiment_labels,
     _sentiment_evidence,
-    compound,
+    dialogue_score,
+    sentiment_confidence,
     sentiment_label,
 )
 from metricstore.evaluation.local.text import _as_text, _dedupe
@@ -90,11 +91,12 @@ class LocalEvaluator:
         turns = [t.content.strip() for t in conversation.transcript if t.role == "user" and t.content.strip()]
         if not turns:
             raise _NotApplicable("the conversation has no customer (user) turns")
-        scores = [compound(t) for t in turns]
-        score = round(sum(scores) / len(scores), 4)
+        score = dialogue_score(turns)
         label = sentiment_label(score)
+        evaluation.confidence = sentiment_confidence(score)
         evaluation.rationale = (
-            f"mean VADER compound {score:+.3f} over {len(turns)} customer turn(s): {label} "
+            f"dialogue score {score:+.3f} over {len(turns)} customer turn(s) (VADER, displeasure and courtesy "
+            f"handled, later and negative turns weigh more): {label} "
             f"(positive ≥ {POSITIVE_THRESHOLD}, negative ≤ {NEGATIVE_THRESHOLD})"
         )
         evaluation.evidence = _sentiment_evidence(turns, label)

@@ -40,7 +40,7 @@ from metricstore.evaluation.local.text import (
     name_words,
 )
 
-EXTRACT_MODEL = "local/extract"
+EXTRACT_MODEL = "local/extract/2"
 
 
 @dataclass(frozen=True)
