@@ -74,6 +74,22 @@ def score_labels(segments: Sequence[str], labels: Sequence[str | ClassLabel]) ->
     return [scored[j] for j in order]
 
 
+def classify_confidence(ranked: Sequence[LabelScore]) -> float:
+    """How sure the answer of :func:`score_labels`' ranking is, in [0, 1]. When the top label applies: its score's
+    relative margin over the runner-up ((top - second) / top; 1 with a single label). When none applies: how far
+    the best line stays below :data:`CLASSIFY_THRESHOLD`, relative to it."""
+    if not ranked:
+        return 0.0
+    best = ranked[0]
+    if best.peak < CLASSIFY_THRESHOLD:
+        return round(min(1.0, max(0.0, (CLASSIFY_THRESHOLD - best.peak) / CLASSIFY_THRESHOLD)), 4)
+    if len(ranked) == 1:
+        return 1.0
+    if best.score <= 0:
+        return 0.0
+    return round(min(1.0, max(0.0, (best.score - ranked[1].score) / best.score)), 4)
+
+
 def classify(text: str, labels: Sequence[str | ClassLabel]) -> tuple[str | None, float]:
     """(best label or None, its best single-line similarity): None when that similarity is below
     :data:`CLASSIFY_THRESHOLD` (the text is about none of the labels)."""

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from metricstore.definitions import ClassLabel, ExtractField, MetricDefinition
 from metricstore.evaluation.answers import apply_range
 from metricstore.evaluation.base import Conversation, Evaluation
-from metricstore.evaluation.local.classify import CLASSIFY_MODEL, CLASSIFY_THRESHOLD, _best_sentence, score_labels
+from metricstore.evaluation.local.classify import (
+    CLASSIFY_MODEL,
+    CLASSIFY_THRESHOLD,
+    _best_sentence,
+    classify_confidence,
+    score_labels,
+)
 from metricstore.evaluation.local.extract import EXTRACT_MODEL, extract_details
 from metricstore.evaluation.local.sentiment import (
     NEGATIVE_THRESHOLD,
@@ -70,6 +76,7 @@ class LocalEvaluator:
                 evidence=evaluation.evidence,
                 model=evaluation.model,
                 attempts=1,
+                confidence=evaluation.confidence,
             )
         except Exception as exc:
             evaluation = Evaluation(
@@ -129,6 +136,7 @@ class LocalEvaluator:
         if not turns:
             raise _NotApplicable("the conversation has no transcript")
         ranked = score_labels(turns, labels)
+        evaluation.confidence = classify_confidence(ranked)
         top = ", ".join(f"{s.name} {s.score:.3f} (best line {s.peak:.3f})" for s in ranked[:2])
         evaluation.rationale = f"TF-IDF similarity, top labels: {top}; a label applies from {CLASSIFY_THRESHOLD}"
         if metric.metric_type == "list":
@@ -155,6 +163,9 @@ class LocalEvaluator:
             raise ValueError("ai_extract needs fields in ai_labels: {name, type, description}")
         details = extract_details(conversation.transcript, fields, conversation.occurred_at, region=self.region)
         found = {name: d for name, d in details.items() if d.value is not None}
+        confidences = [d.confidence for d in found.values() if d.confidence is not None]
+        # nothing found: even odds (a field may be stated in words no pattern reads)
+        evaluation.confidence = round(sum(confidences) / len(confidences), 4) if confidences else 0.5
         evaluation.rationale = "; ".join(f"{name}: {d.how}" for name, d in found.items()) or "nothing found"
         evaluation.evidence = _dedupe(d.evidence for d in found.values() if d.evidence)
         if not found:

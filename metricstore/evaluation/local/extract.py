@@ -65,6 +65,13 @@ class Extracted:
     value: str | float | None
     evidence: str | None = None
     how: str = ""
+    confidence: float | None = None
+    """How sure the value is the field's, in [0, 1]: grows with its ranking score (a description word next to it,
+    a strong pattern, the role the field asks for)."""
+    line: int | None = None
+    """Where the value was read: the index of its line among the non-empty lines, and its characters there."""
+    start: int | None = None
+    end: int | None = None
 
 
 def _overlaps(c: _Candidate, spans: Sequence[_Candidate]) -> bool:
@@ -271,6 +278,35 @@ def _cue_score(candidate: _Candidate, lines: Sequence[_Line], cues: set[str]) ->
     return 0.5 if hits(text) else 0.0
 
 
+# A field about something promised or scheduled ("the date of a promised callback") ...
+_COMMITMENT_FIELD = re.compile(
+    r"\b(?:promis\w*|call\s*-?\s*backs?|callbacks?|follow\w*|deadline|due|commit\w*|appointments?|schedul\w*|"
+    r"return\s+call|get\s+back|next\s+contact)",
+    re.IGNORECASE,
+)
+# ... is read only from a sentence that commits to it ("I will call you back on Friday", "expect a call by the 4th").
+_COMMITMENT = re.compile(
+    r"\b(?:will|shall|going\s+to|expect|promise\w*|follow(?:ing)?\s+up|get\s+back|call\s+(?:you\s+)?back|"
+    r"reach\s+out|be\s+in\s+touch|scheduled?|booked|appointment|by)\b|\w'll\b",
+    re.IGNORECASE,
+)
+
+
+def _is_commitment_field(field: ExtractField) -> bool:
+    return bool(_COMMITMENT_FIELD.search(f"{name_words(field.name)} {field.description}"))
+
+
+def _stated(candidate: _Candidate, lines: Sequence[_Line]) -> bool:
+    """A value asked about is not stated: "What can I do for you today?" gives no date, "Is that 555 1234?" no phone."""
+    return not _sentence_at(lines[candidate.line].text, candidate.start).rstrip().endswith("?")
+
+
+def extraction_confidence(score: float) -> float:
+    """A value's ranking score (description word 0-1, pattern prior 0-3, role 0-2) as a confidence in [0.5, 1):
+    found at all is even odds, each point of evidence halves the remaining doubt."""
+    return round(1.0 - 0.5 * 0.5 ** max(0.0, score), 4)
+
+
 def _sentence_at(text: str, start: int) -> str:
     offset = 0
     for sentence in _SENTENCE_END.split(text):
@@ -362,20 +398,34 @@ def extract_details(
             results[field.name] = Extracted(best.value, str(best.value), f"{int(overlap)} description word(s)")
             continue
         cues = _cue_words(field)
-        pool = candidates.get(field.type, [])
+        commitment = field.type in ("date", "time", "datetime") and _is_commitment_field(field)
+        pool = [c for c in candidates.get(field.type, []) if _stated(c, rows)]
+        if commitment:  # a promised date is said as a commitment, and lies ahead
+            pool = [c for c in pool if _COMMITMENT.search(_sentence_at(rows[c.line].text, c.start))]
+            pool = [c for c in pool if str(c.value)[:10] >= reference.date().isoformat()]
         if not pool:
             results[field.name] = Extracted(None)
             continue
 
-        def rank(c: _Candidate, cues: set[str] = cues) -> tuple[float, bool, int, int]:
-            return (-(_cue_score(c, rows, cues) + c.prior), (c.line, c.start) in used, c.line, c.start)
+        def score(c: _Candidate, cues: set[str] = cues, commitment: bool = commitment) -> float:
+            role = 1.0 if commitment and rows[c.line].role == "assistant" else 0.0
+            return _cue_score(c, rows, cues) + c.prior + role
 
-        best = min(pool, key=rank)
+        best = min(pool, key=lambda c: (-score(c), (c.line, c.start) in used, c.line, c.start))
         used.add((best.line, best.start))
         cue = _cue_score(best, rows, cues)
         matched = rows[best.line].text[best.start : best.end]
         how = f"{field.type} '{matched}'" + (" next to a description word" if cue >= 1 else "")
-        results[field.name] = Extracted(best.value, _sentence_at(rows[best.line].text, best.start), how)
+        how += " said as a commitment" if commitment else ""
+        results[field.name] = Extracted(
+            best.value,
+            _sentence_at(rows[best.line].text, best.start),
+            how,
+            confidence=extraction_confidence(score(best) + (1.0 if commitment else 0.0)),
+            line=best.line,
+            start=best.start,
+            end=best.end,
+        )
     return results
 
 
