@@ -53,6 +53,28 @@ class LabelScore:
     peak_line: int
 
 
+def label_similarities(texts: Sequence[str], labels: Sequence[str | ClassLabel]) -> Any:
+    """Cosine similarity of every text (row) with every label (column), as a dense array."""
+    vectorizer, matrix = _label_model(tuple(label_document(label) for label in labels))
+    return (vectorizer.transform(list(texts)) @ matrix.T).toarray()
+
+
+def rank_labels(sims: Any, labels: Sequence[str | ClassLabel], *, decay: float = POSITION_DECAY) -> list[LabelScore]:
+    """Labels ranked from their similarity rows (:func:`label_similarities`), best first: the score is the mean
+    over lines weighted ``decay ** i``, the peak the best single line; ties keep the labels' order."""
+    n = sims.shape[0]
+    weights = [decay**i for i in range(n)]
+    total = sum(weights)
+    scored = []
+    for j, label in enumerate(labels):
+        column = [float(sims[i, j]) for i in range(n)]
+        mean = sum(w * s for w, s in zip(weights, column, strict=True)) / total
+        peak_line = max(range(n), key=lambda i: (column[i], -i))
+        scored.append(LabelScore(_label_name(label), round(mean, 4), round(column[peak_line], 4), peak_line))
+    order = sorted(range(len(scored)), key=lambda j: (-scored[j].score, j))
+    return [scored[j] for j in order]
+
+
 def score_labels(segments: Sequence[str], labels: Sequence[str | ClassLabel]) -> list[LabelScore]:
     """Every label's scores against the segments (lines or turns), best first; ties keep the labels' order."""
     if not labels:
@@ -60,18 +82,7 @@ def score_labels(segments: Sequence[str], labels: Sequence[str | ClassLabel]) ->
     texts = [s for s in segments if s.strip()]
     if not texts:
         return [LabelScore(_label_name(label), 0.0, 0.0, -1) for label in labels]
-    vectorizer, matrix = _label_model(tuple(label_document(label) for label in labels))
-    sims = (vectorizer.transform(texts) @ matrix.T).toarray()
-    weights = [POSITION_DECAY**i for i in range(len(texts))]
-    total = sum(weights)
-    scored = []
-    for j, label in enumerate(labels):
-        column = [float(sims[i, j]) for i in range(len(texts))]
-        mean = sum(w * s for w, s in zip(weights, column, strict=True)) / total
-        peak_line = max(range(len(texts)), key=lambda i: (column[i], -i))
-        scored.append(LabelScore(_label_name(label), round(mean, 4), round(column[peak_line], 4), peak_line))
-    order = sorted(range(len(scored)), key=lambda j: (-scored[j].score, j))
-    return [scored[j] for j in order]
+    return rank_labels(label_similarities(texts, labels), labels)
 
 
 def classify_confidence(ranked: Sequence[LabelScore]) -> float:

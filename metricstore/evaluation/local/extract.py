@@ -18,14 +18,18 @@ from metricstore.evaluation.local.patterns import (
     EMAIL,
     GENERIC_CUES,
     ID,
+    ID_CUE,
     NAME_INTRO,
     NAME_TOKEN,
     NOT_ID,
+    NOT_ID_CUE,
     NOT_NAMES,
     NUMBER,
     NUMBER_WORD,
     NUMBER_WORDS,
     SPEAKING,
+    SPEAKING_DAY,
+    SPECIFIC_ID_CUE,
     SPOKEN_EMAIL,
     TIME,
     WEEKDAY,
@@ -296,6 +300,22 @@ def _is_commitment_field(field: ExtractField) -> bool:
     return bool(_COMMITMENT_FIELD.search(f"{name_words(field.name)} {field.description}"))
 
 
+def _speaking_day(candidate: _Candidate, lines: Sequence[_Line]) -> bool:
+    return bool(SPEAKING_DAY.match(lines[candidate.line].text[candidate.start : candidate.end].strip()))
+
+
+def _reads_as_id(candidate: _Candidate, lines: Sequence[_Line], phones: Sequence[_Candidate]) -> bool:
+    """Letters and digits ("ABC123") read as an id; digits alone only after a word that makes them one ("order
+    number 48213") and none that makes them something else (a phone, a zip code, a password, an amount)."""
+    text = lines[candidate.line].text
+    token = text[candidate.start : candidate.end]
+    if any(ch.isalpha() for ch in token):
+        return True
+    before = " ".join(text[: candidate.start].split()[-5:])
+    cue = SPECIFIC_ID_CUE if _overlaps(candidate, phones) else ID_CUE
+    return bool(cue.search(before)) and not NOT_ID_CUE.search(before)
+
+
 def _stated(candidate: _Candidate, lines: Sequence[_Line]) -> bool:
     """A value asked about is not stated: "What can I do for you today?" gives no date, "Is that 555 1234?" no phone."""
     return not _sentence_at(lines[candidate.line].text, candidate.start).rstrip().endswith("?")
@@ -400,6 +420,11 @@ def extract_details(
         cues = _cue_words(field)
         commitment = field.type in ("date", "time", "datetime") and _is_commitment_field(field)
         pool = [c for c in candidates.get(field.type, []) if _stated(c, rows)]
+        if field.type in ("date", "time", "datetime") and not commitment:
+            # "today": only where the sentence ties it to the field (a description word beside it)
+            pool = [c for c in pool if not _speaking_day(c, rows) or _cue_score(c, rows, cues) >= 1]
+        if field.type == "id":
+            pool = [c for c in pool if _reads_as_id(c, rows, phones)]
         if commitment:  # a promised date is said as a commitment, and lies ahead
             pool = [c for c in pool if _COMMITMENT.search(_sentence_at(rows[c.line].text, c.start))]
             pool = [c for c in pool if str(c.value)[:10] >= reference.date().isoformat()]

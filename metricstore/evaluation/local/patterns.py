@@ -8,7 +8,7 @@ from metricstore.evaluation.local.text import _words
 
 _MONTH = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b\.?"
 )
 WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _ORDINAL_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
@@ -72,11 +72,35 @@ NAME_INTRO = re.compile(
 )
 NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 SPEAKING = re.compile(r"\b([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?)\s+(?:speaking|here)\b")
+# The day of speaking itself: "today", "tonight", "this morning". Most often small talk ("what can I do for you
+# today?", "that's all for today"), so it counts as a date only next to a word of the field.
+SPEAKING_DAY = re.compile(
+    r"^(?:(?:for|on|by|until)\s+)?(?:today|tonight|this\s+(?:morning|afternoon|evening))$", re.IGNORECASE
+)
+# Words that say a number is a reference (an id) ...
+ID_CUE = re.compile(
+    r"\b(?:numbers?|no|num|nr|id|ids|ref|reference|confirmation|order|booking|reservation|account|acct|claim|policy|"
+    r"ticket|case|card|tracking|invoice|member|membership|pnr)\b|#",
+    re.IGNORECASE,
+)
+# A number that also reads as a phone number needs a word more specific than "number".
+SPECIFIC_ID_CUE = re.compile(
+    r"\b(?:id|ref|reference|confirmation|order|booking|reservation|account|acct|claim|policy|ticket|case|card|"
+    r"tracking|invoice|member|membership|pnr)\b|#",
+    re.IGNORECASE,
+)
+# Words that say a number is something else than an id.
+NOT_ID_CUE = re.compile(
+    r"\b(?:phone|mobile|cell|telephone|contact|call|reach|zip|zipcode|postal|postcode|pin|password|passcode|ssn|social|dollars?|bucks|"
+    r"amount|born|birth|birthday|age|years?|street|road|avenue|apartment|apt)\b",
+    re.IGNORECASE,
+)
 NOT_NAMES = frozenset(
     _words(
         "calling call trying looking wondering having going just not so very really here there sorry fine good great "
         "okay ok yes no hi hello hey please thanks thank speaking from with at the a an about still also glad happy "
-        "sure interested unable able afraid concerned customer member new back done ready"
+        "sure interested unable able afraid concerned customer member new back done ready and my is booking "
+        "confirmation number account city zip code email password phone address id card order"
     )
 )
 GENERIC_CUES = frozenset(
