@@ -3,9 +3,9 @@
 Each conversation's customer turns are read with one field per type, described as a user would (:data:`FIELDS`,
 written from the type, not from the data). A value counts as right when its characters overlap a slot of that
 type's group (:data:`SLOT_GROUPS`) in the same turn. Precision: right values / values reported; recall:
-conversations where a right value is reported / conversations with such a slot. Dates are also given on calendar values alone
-(``calendar_precision``), see :data:`CALENDAR`. MultiDoGO is lower-cased with
-most punctuation removed, so recall is low by construction (``kyf 176``, ``2392018``); precision is the figure a
+conversations where a right value is reported / conversations with such a slot. Dates are also given on calendar
+values alone (``calendar_precision``, see :data:`CALENDAR`). MultiDoGO is lower-cased with most punctuation
+removed, so recall is low by construction (``kyf 176``, ``2392018``); precision is the figure a
 user relies on: a value the free tier reports should be there."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from bench.free_tier_common import read_jsonl, shown
 from metricstore.definitions import ExtractField
@@ -23,12 +22,32 @@ from metricstore.evaluation.local.extract import _Line, extract_details
 
 SLOT_GROUPS: dict[str, frozenset[str]] = {
     "date": frozenset(
-        "start_date end_date charge_date charge_time lastuseddate lastusedtime date departure_time arrival_time".split()
+        [
+            "start_date",
+            "end_date",
+            "charge_date",
+            "charge_time",
+            "lastuseddate",
+            "lastusedtime",
+            "date",
+            "departure_time",
+            "arrival_time",
+        ]
     ),
-    "amount": frozenset("charge_amount transferamount cost price".split()),
+    "amount": frozenset(["charge_amount", "transferamount", "cost", "price"]),
     "id": frozenset(
-        "booking_confirmation_number order_number claimid policyid account_number target_account_number card_number "
-        "account_id item_code flight_number".split()
+        [
+            "booking_confirmation_number",
+            "order_number",
+            "claimid",
+            "policyid",
+            "account_number",
+            "target_account_number",
+            "card_number",
+            "account_id",
+            "item_code",
+            "flight_number",
+        ]
     ),
     "name": frozenset({"name"}),
 }

@@ -23,11 +23,17 @@ such as ``getboardingpass``)."""
 CLASSIFY_MODEL = "local/tfidf-classifier/2"
 
 
+_NAMING_WORDS = frozenset({"intent", "intents", "label", "class", "category", "reason", "type"})
+"""Words a label's name may carry that say nothing of its meaning ("orderpizzaintent")."""
+
+
 def label_document(label: str | ClassLabel) -> str:
-    """What a label is matched on: its name as words, its description and its example phrases."""
+    """What a label is matched on: its name as words (less naming words), its description and example phrases."""
+    name = label if isinstance(label, str) else label.name
+    words = [w for w in name_words(name).split() if w not in _NAMING_WORDS] or name_words(name).split()
     if isinstance(label, str):
-        return name_words(label)
-    return " . ".join([name_words(label.name), label.description, *label.examples])
+        return " ".join(words)
+    return " . ".join([" ".join(words), label.description, *label.examples])
 
 
 def _label_name(label: str | ClassLabel) -> str:

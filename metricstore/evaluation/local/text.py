@@ -29,10 +29,27 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+_GLUED = 9
+"""A lower-case word this long or longer may be words written together ("getboardingpass"): it is split."""
+
+
 def name_words(name: str) -> str:
-    """``order_status``, ``orderStatus`` and ``order-status`` all read as ``order status``."""
+    """``order_status``, ``orderStatus``, ``order-status`` and ``orderstatus`` all read as ``order status``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
-    return re.sub(r"[\W_]+", " ", spaced).strip().lower()
+    words = re.sub(r"[\W_]+", " ", spaced).strip().lower().split()
+    return " ".join(part for word in words for part in _unglued(word))
+
+
+@cache
+def _unglued(word: str) -> tuple[str, ...]:
+    """A long word split into the words it is glued from, by English word frequencies (wordninja ships them);
+    kept whole when any part would be a single letter (a real long word)."""
+    if len(word) < _GLUED or not word.isalpha():
+        return (word,)
+    import wordninja
+
+    parts = tuple(wordninja.split(word))
+    return parts if len(parts) > 1 and all(len(p) > 1 for p in parts) else (word,)
 
 
 def _normalize(text: str) -> str:
