@@ -13,7 +13,7 @@ ranks right answers above wrong ones, on the held-out predictions.
 
 **USS dialogue sentiment** (``uss_satisfaction/``, read in place; it may not ship, and nothing is tuned on it):
 the dialogue rating is the mean of the annotators' ``OVERALL`` ratings, rounded half up, 1–2 negative, 3 neutral,
-4–5 positive. The free tier's cuts are set by reasoning (see ``metricstore/evaluation/local/sentiment.py``), so
+4–5 positive. The free tier's cuts are set by reasoning (see ``metricstore/evaluation/local/sentiments.py``), so
 every USS figure is a held-out one; per part (SGD, MWOZ) and overall, beside always-neutral.
 
 **Extraction** (``bench/free_tier_extract.py``): precision and recall per field type against MultiDoGO's slots.
@@ -54,8 +54,8 @@ from metricstore.evaluation.local import (
     POSITIVE_THRESHOLD,
     SENTIMENT_MODEL,
 )
-from metricstore.evaluation.local.classify import classify_confidence, label_similarities, rank_labels
-from metricstore.evaluation.local.sentiment import dialogue_score, sentiment_confidence, sentiment_label
+from metricstore.evaluation.local.classification import classify_confidence, label_similarities, rank_labels
+from metricstore.evaluation.local.sentiments import dialogue_score, sentiment_confidence, sentiment_label
 
 __all__ = ["DATASETS", "MULTIDOGO_INTENTS", "customer_text", "macro_f1", "multidogo_labels", "rating_sentiment"]
 

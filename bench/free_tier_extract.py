@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.free_tier_common import read_jsonl, shown
 from metricstore.definitions import ExtractField
-from metricstore.evaluation.local.extract import _Line, extract_details
+from metricstore.evaluation.local.extraction import _Line, extract_details
 
 SLOT_GROUPS: dict[str, frozenset[str]] = {
     "date": frozenset(

@@ -16,7 +16,7 @@
 The same input always gives the same output (``latency_ms`` aside, which is measured).
 """
 
-from metricstore.evaluation.local.classify import (
+from metricstore.evaluation.local.classification import (
     CLASSIFY_MODEL,
     CLASSIFY_THRESHOLD,
     POSITION_DECAY,
@@ -26,8 +26,8 @@ from metricstore.evaluation.local.classify import (
     score_labels,
 )
 from metricstore.evaluation.local.evaluator import LocalEvaluator
-from metricstore.evaluation.local.extract import EXTRACT_MODEL, Extracted, extract, extract_details
-from metricstore.evaluation.local.sentiment import (
+from metricstore.evaluation.local.extraction import EXTRACT_MODEL, Extracted, extract, extract_details
+from metricstore.evaluation.local.sentiments import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     SENTIMENT_MODEL,

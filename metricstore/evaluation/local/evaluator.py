@@ -9,15 +9,15 @@ from collections.abc import Callable
 from metricstore.definitions import ClassLabel, ExtractField, MetricDefinition
 from metricstore.evaluation.answers import apply_range
 from metricstore.evaluation.base import Conversation, Evaluation
-from metricstore.evaluation.local.classify import (
+from metricstore.evaluation.local.classification import (
     CLASSIFY_MODEL,
     CLASSIFY_THRESHOLD,
     _best_sentence,
     classify_confidence,
     score_labels,
 )
-from metricstore.evaluation.local.extract import EXTRACT_MODEL, extract_details
-from metricstore.evaluation.local.sentiment import (
+from metricstore.evaluation.local.extraction import EXTRACT_MODEL, extract_details
+from metricstore.evaluation.local.sentiments import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     SENTIMENT_MODEL,
