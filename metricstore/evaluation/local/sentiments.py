@@ -26,7 +26,13 @@ PROBLEM_DAMPING = 0.5
 """A negative VADER score without displeasure words is a reported problem ("my card was stolen"), not a mood:
 it counts half."""
 NEGATIVE_WEIGHT = 3.0
-"""Negative turns weigh this much more in the dialogue's mean (people remember the complaint, not the thanks)."""
+"""A reported problem weighs this much more than a positive turn in the dialogue's mean (negativity bias)."""
+DISPLEASURE_WEIGHT = 10.0
+"""A turn of displeasure weighs this much more: one complaint outweighs several thanks (people remember the
+complaint). 6 and 10 were compared; 10 is kept because a complaint should decide the call; see the bench notes."""
+OPINION = 0.05
+"""A turn whose score is smaller than this says no opinion and is left out of the dialogue's mean (VADER's own
+neutral band)."""
 
 SENTIMENTS = ("positive", "neutral", "negative")
 _SENTIMENT_SYNONYMS = {
@@ -66,6 +72,12 @@ def compound(text: str) -> float:
 _COURTESY = re.compile(
     r"\b(?:thanks?(?:\s+you)?(?:\s+(?:so|very)\s+much)?|thank\s+you|please|(?:good)?bye|cheers|"
     r"have\s+a\s+(?:nice|good|great|lovely)\s+(?:day|one|evening|weekend)|hi|hello|hey|you'?re\s+welcome)\b[,.!]?",
+    re.IGNORECASE,
+)
+# Acknowledgements: agreement, not mood (VADER scores "yes" 0.4 and "ok" 0.3).
+_ACKNOWLEDGEMENT = re.compile(
+    r"\b(?:ok(?:ay)?|yes|yeah|yep|yup|sure|alright|all\s+right|fine|right|correct|got\s+it|no\s+problem|"
+    r"that'?s\s+(?:right|correct|fine)|of\s+course|please\s+do)\b[,.!]?",
     re.IGNORECASE,
 )
 # Written from general knowledge of how people complain (not from any rated data): words and phrases of
@@ -110,36 +122,45 @@ def sentiment_confidence(score: float) -> float:
     return round(min(1.0, max(0.0, margin)), 4)
 
 
-def turn_score(text: str) -> float:
-    """One customer turn in [-1, 1]: displeasure caps it at :data:`DISPLEASURE_SCORE` (a "thanks" in the same
-    turn does not lift it), courtesy alone is :data:`COURTESY_SCORE`, a problem without displeasure counts half;
-    otherwise VADER's compound (which handles negation: "not happy" is negative) of what is not courtesy."""
+def _turn(text: str) -> tuple[float, bool]:
+    """(score, voices displeasure) of one customer turn: see :func:`turn_score`."""
     if not text.strip():
-        return 0.0
+        return 0.0, False
     hits = len(_DISPLEASURE.findall(text))
-    rest = _COURTESY.sub(" ", text)
+    rest = _ACKNOWLEDGEMENT.sub(" ", _COURTESY.sub(" ", text))
     score = compound(rest) if rest.strip(" ,.!?;:") else 0.0
     if hits:
-        return max(-1.0, min(score, DISPLEASURE_SCORE - 0.1 * (hits - 1)))
-    if score == 0.0 and rest != text:
-        return COURTESY_SCORE
-    return score * PROBLEM_DAMPING if score < 0 else score
+        return max(-1.0, min(score, DISPLEASURE_SCORE - 0.1 * (hits - 1))), True
+    if score == 0.0 and _COURTESY.search(text):
+        return COURTESY_SCORE, False
+    return (score * PROBLEM_DAMPING if score < 0 else score), False
+
+
+def turn_score(text: str) -> float:
+    """One customer turn in [-1, 1]: displeasure caps it at :data:`DISPLEASURE_SCORE` (a "thanks" in the same
+    turn does not lift it), courtesy alone is :data:`COURTESY_SCORE`, an acknowledgement ("ok", "yes") is no
+    opinion, a problem without displeasure counts half; otherwise VADER's compound (which handles negation:
+    "not happy" is negative) of what is neither courtesy nor acknowledgement."""
+    return _turn(text)[0]
 
 
 def dialogue_score(turns: Sequence[str]) -> float:
-    """The customer's turns as one score in [-1, 1]: a mean in which later turns weigh up to twice the first
-    (the mood at the end of a call is its outcome) and negative turns :data:`NEGATIVE_WEIGHT` times more."""
+    """The customer's turns as one score in [-1, 1]: the mean of the turns that carry an opinion (a turn that
+    says none, "my card number is 1234", does not dilute the one that does), in which later turns weigh up to
+    twice the first (the mood at the end of a call is its outcome), a reported problem :data:`NEGATIVE_WEIGHT`
+    times more and displeasure :data:`DISPLEASURE_WEIGHT` times more (a complaint outweighs the thanks)."""
     texts = [t for t in turns if t.strip()]
-    if not texts:
-        return 0.0
     n = len(texts)
     total = weight_sum = 0.0
     for i, text in enumerate(texts):
-        score = turn_score(text)
-        weight = (1.0 + i / (n - 1) if n > 1 else 1.0) * (NEGATIVE_WEIGHT if score < 0 else 1.0)
+        score, displeasure = _turn(text)
+        if abs(score) < OPINION:
+            continue
+        kind = DISPLEASURE_WEIGHT if displeasure else NEGATIVE_WEIGHT if score < 0 else 1.0
+        weight = (1.0 + i / (n - 1) if n > 1 else 1.0) * kind
         total += weight * score
         weight_sum += weight
-    return round(total / weight_sum, 4)
+    return round(total / weight_sum, 4) if weight_sum else 0.0
 
 
 def sentiment(text: str) -> tuple[str, float]:
