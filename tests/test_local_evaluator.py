@@ -473,3 +473,13 @@ def test_every_free_tier_answer_carries_a_confidence() -> None:
     for key, evaluation in free.items():
         assert evaluation.confidence is not None and 0.0 <= evaluation.confidence <= 1.0, key
     assert answers["custom_query"].confidence is None  # an error carries none
+
+
+def test_a_bare_label_name_borrows_other_words_for_its_words() -> None:
+    from metricstore.evaluation.local import label_document
+
+    labels: list[str | ClassLabel] = ["reportbrokensoftware", "softwareupdate"]
+    assert "crash" in label_document("reportbrokensoftware")
+    assert classify("my app keeps crashing with an error", labels)[0] == "reportbrokensoftware"
+    described = ClassLabel(name="cancel", description="The customer ends the plan.", examples=[])
+    assert label_document(described) == "cancel . The customer ends the plan."  # as its author wrote it

@@ -9,6 +9,7 @@ from typing import Any
 
 from metricstore.definitions import ClassLabel
 from metricstore.evaluation.local.text import _lines, _normalize, _sentences, name_words
+from metricstore.evaluation.local.thesaurus import synonyms
 
 CLASSIFY_THRESHOLD = 0.30
 """Best single-line cosine similarity a label needs to apply. Chosen on the MultiDoGO train split: the cut that
@@ -28,11 +29,14 @@ _NAMING_WORDS = frozenset({"intent", "intents", "label", "class", "category", "r
 
 
 def label_document(label: str | ClassLabel) -> str:
-    """What a label is matched on: its name as words (less naming words), its description and example phrases."""
+    """What a label is matched on: its name as words (less naming words) and its description and example phrases;
+    a bare name also other words for its words (:mod:`.thesaurus`). Described labels are left as their author
+    wrote them: measured, the thesaurus did not help them and, making their documents longer, lowered the best
+    line's similarity (more answers not applicable)."""
     name = label if isinstance(label, str) else label.name
     words = [w for w in name_words(name).split() if w not in _NAMING_WORDS] or name_words(name).split()
-    if isinstance(label, str):
-        return " ".join(words)
+    if isinstance(label, str):  # a bare name: the thesaurus lends it the words a description would give
+        return " . ".join([" ".join(words), *[s for s in [synonyms(" ".join(words))] if s]])
     return " . ".join([" ".join(words), label.description, *label.examples])
 
 
