@@ -65,12 +65,45 @@ def test_sentiment_of_clear_sentences(text: str, label: str) -> None:
     assert -1.0 <= score <= 1.0
 
 
-def test_sentiment_is_the_mean_over_lines() -> None:
-    label, score = sentiment("This is terrible.\nok\nI want to change my address")
-    assert label == "neutral"  # one angry line among calm ones
-    lines = ("This is terrible.", "ok", "I want to change my address")
-    assert score == pytest.approx(sum(sentiment(line)[1] for line in lines) / 3, abs=1e-3)
+def test_sentiment_weighs_turns_by_position_and_sign() -> None:
+    assert sentiment("I want to change my address\nok\nthanks")[0] == "neutral"  # courtesy is not satisfaction
+    late = sentiment("I want to change my address\nok\nthis is ridiculous")[1]
+    early = sentiment("this is ridiculous\nok\nI want to change my address")[1]
+    assert late < early < 0  # the mood at the end of the call weighs more
     assert sentiment("") == ("neutral", 0.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am not happy at all with this.",
+        "hi i need to change my booking\nI'm not happy at all, this took forever",
+        "This is the second time I have called about this and it is still not fixed.",
+    ],
+)
+def test_sentiment_negation_and_displeasure(text: str) -> None:
+    assert sentiment(text)[0] == "negative"
+
+
+def test_sentiment_politeness_in_an_angry_call_is_not_positive() -> None:
+    angry = "my order never arrived\nthis is unacceptable, I am really disappointed\nthanks, bye"
+    assert sentiment(angry)[0] == "negative"
+    assert sentiment("Thanks. This is terrible service.")[0] == "negative"
+    assert sentiment("thanks\nthank you, bye")[0] != "positive"  # courtesy alone
+
+
+def test_sentiment_confidence_in_range_and_monotone_with_the_score() -> None:
+    from metricstore.evaluation.local import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD, sentiment_confidence
+
+    grid = [round(-1 + 0.01 * k, 2) for k in range(201)]
+    confidences = [sentiment_confidence(s) for s in grid]
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert sentiment_confidence(POSITIVE_THRESHOLD) == 0.0 == sentiment_confidence(NEGATIVE_THRESHOLD)
+    assert sentiment_confidence(1.0) == 1.0 == sentiment_confidence(-1.0)
+    positive = [sentiment_confidence(s) for s in grid if s >= POSITIVE_THRESHOLD]
+    negative = [sentiment_confidence(s) for s in grid if s <= NEGATIVE_THRESHOLD]
+    assert positive == sorted(positive)  # more positive, more sure it is positive
+    assert negative == sorted(negative, reverse=True)
 
 
 # --- classification --------------------------------------------------------------------------------------------
@@ -104,6 +137,23 @@ def test_classify_leans_on_the_opening_request() -> None:
 def test_name_words() -> None:
     assert name_words("order_status") == name_words("orderStatus") == name_words("order-status") == "order status"
     assert name_words("HTTPError") == "http error"
+    assert name_words("getboardingpass") == "get boarding pass"  # glued names are split
+    assert name_words("information") == "information"  # a long word stays whole
+
+
+def test_classify_confidence_in_range_and_monotone_with_the_margin() -> None:
+    from metricstore.evaluation.local import LabelScore
+    from metricstore.evaluation.local.classification import CLASSIFY_THRESHOLD, classify_confidence
+
+    def ranked(top: float, second: float, peak: float = 0.6) -> list[LabelScore]:
+        return [LabelScore("a", top, peak, 0), LabelScore("b", second, second, 0)]
+
+    margins = [classify_confidence(ranked(0.5, second)) for second in (0.5, 0.4, 0.3, 0.1, 0.0)]
+    assert margins == sorted(margins) and margins[0] == 0.0 and margins[-1] == 1.0
+    assert all(0.0 <= m <= 1.0 for m in margins)
+    below = [classify_confidence(ranked(0.2, 0.1, peak)) for peak in (0.25, 0.15, 0.05)]
+    assert below == sorted(below) and all(0.0 < b <= 1.0 for b in below)  # surer it applies to none
+    assert classify_confidence(ranked(0.2, 0.1, CLASSIFY_THRESHOLD)) == pytest.approx(0.5)
 
 
 # --- extraction ------------------------------------------------------------------------------------------------
@@ -181,6 +231,47 @@ def test_extract_several_fields_from_a_transcript() -> None:
         "refund": 45.0,
         "reason": "I want a refund of $45 because my bag was lost.",
     }
+
+
+PROMISE = fields(("callback_date", "date", "The date of a promised callback or follow-up."))
+
+
+def test_a_greetings_today_is_not_a_promised_date() -> None:
+    text = (
+        "assistant: Hello, this is Alex with Acme. What can I do for you today?\n"
+        "user: my card was stolen\n"
+        "assistant: I am sorry I could not sort this out today. We will follow up with you.\n"
+    )
+    assert extract(text, PROMISE, REFERENCE) == {"callback_date": None}
+    assert extract("user: that's all for today, thanks", fields(("d", "date", "")), REFERENCE) == {"d": None}
+
+
+def test_a_stated_promised_date_is_found() -> None:
+    text = (
+        "assistant: How can I help you today?\n"
+        "user: I need a refund for the broken blender, I bought it on March 2.\n"
+        "assistant: Done. I'll call you back on Friday, March 15 with an update."
+    )
+    assert extract(text, PROMISE, REFERENCE) == {"callback_date": "2024-03-15"}  # not the purchase date
+    relative = "assistant: We will get back to you by tomorrow."
+    assert extract(relative, PROMISE, REFERENCE) == {"callback_date": "2024-03-14"}
+    past = "assistant: I promised you a call on March 1 and it never came, sorry."
+    assert extract(past, PROMISE, REFERENCE) == {"callback_date": None}  # a promise lies ahead
+
+
+def test_extract_a_value_asked_about_is_not_stated() -> None:
+    asked = "assistant: Is your order number 5548213?\nuser: I don't know"
+    assert extract(asked, fields(("order", "id", "the order number")), REFERENCE) == {"order": None}
+    assert extract("user: my zip code is 10011", fields(("ref", "id", "a reference")), REFERENCE) == {"ref": None}
+
+
+def test_extraction_confidence_in_range_and_monotone() -> None:
+    from metricstore.evaluation.local.extraction import extraction_confidence
+
+    scores = [0.0, 0.5, 1.0, 2.0, 3.5, 6.0]
+    confidences = [extraction_confidence(s) for s in scores]
+    assert confidences == sorted(confidences) and len(set(confidences)) == len(confidences)
+    assert all(0.5 <= c < 1.0 for c in confidences)
 
 
 def test_extract_does_not_read_a_phone_or_a_date_as_an_id() -> None:
@@ -273,7 +364,7 @@ def run(conv: Conversation, metrics: list[MetricDefinition]) -> dict[str, Evalua
 def test_evaluator_end_to_end() -> None:
     got = run(ANGRY, METRICS)
     assert got["mood"].status == "ok" and got["mood"].value_text == "negative"
-    assert got["mood"].model == SENTIMENT_MODEL and "compound" in (got["mood"].rationale or "")
+    assert got["mood"].model == SENTIMENT_MODEL and "dialogue score" in (got["mood"].rationale or "")
     assert got["mood_score"].value_num is not None and -1 <= got["mood_score"].value_num < -0.35
     assert got["is_negative"].value_bool is True
     assert got["mood_custom"].value_text == "frustrated"
@@ -373,3 +464,22 @@ def test_bench_skips_without_the_shared_datasets(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(bench, "DATASETS", tmp_path)
     result = bench.run(quick=True)
     assert "skipped" in result["multidogo_primary_intent"] and "skipped" in result["uss_dialogue_sentiment"]
+
+
+def test_every_free_tier_answer_carries_a_confidence() -> None:
+    answers = run(ANGRY, METRICS)
+    free = {k: e for k, e in answers.items() if e.status in ("ok", "not_applicable")}
+    assert {"mood", "topic", "refund", "account"} <= set(free)
+    for key, evaluation in free.items():
+        assert evaluation.confidence is not None and 0.0 <= evaluation.confidence <= 1.0, key
+    assert answers["custom_query"].confidence is None  # an error carries none
+
+
+def test_a_bare_label_name_borrows_other_words_for_its_words() -> None:
+    from metricstore.evaluation.local import label_document
+
+    labels: list[str | ClassLabel] = ["reportbrokensoftware", "softwareupdate"]
+    assert "crash" in label_document("reportbrokensoftware")
+    assert classify("my app keeps crashing with an error", labels)[0] == "reportbrokensoftware"
+    described = ClassLabel(name="cancel", description="The customer ends the plan.", examples=[])
+    assert label_document(described) == "cancel . The customer ends the plan."  # as its author wrote it

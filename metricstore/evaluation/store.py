@@ -20,7 +20,9 @@ from metricstore.evaluation.claude import CallRecord
 from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local"
+LOCAL_MODEL = "local/2"
+"""The free tier's part of a cache key: bump it when the free tier answers differently, so that cached answers of
+the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences)."""
 
 
 def content_hash(data: Any) -> str:

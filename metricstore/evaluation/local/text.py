@@ -1,0 +1,82 @@
+"""Text helpers of the free tier: lines, sentences, label names as words, package versions."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
+
+
+def _version(package: str) -> str:
+    try:
+        return package_version(package)
+    except PackageNotFoundError:  # pragma: no cover - only when run from a source tree without metadata
+        return "unknown"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_ROLE_PREFIX = re.compile(r"^\s*(user|assistant|customer|agent)\s*:\s*", re.IGNORECASE)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences of one line, verbatim (only the whitespace between them is dropped)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+_GLUED = 9
+"""A lower-case word this long or longer may be words written together ("getboardingpass"): it is split."""
+
+
+def name_words(name: str) -> str:
+    """``order_status``, ``orderStatus``, ``order-status`` and ``orderstatus`` all read as ``order status``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    words = re.sub(r"[\W_]+", " ", spaced).strip().lower().split()
+    return " ".join(part for word in words for part in _unglued(word))
+
+
+@cache
+def _unglued(word: str) -> tuple[str, ...]:
+    """A long word split into the words it is glued from, by English word frequencies (wordninja ships them);
+    kept whole when any part would be a single letter (a real long word)."""
+    if len(word) < _GLUED or not word.isalpha():
+        return (word,)
+    import wordninja
+
+    parts = tuple(wordninja.split(word))
+    return parts if len(parts) > 1 and all(len(p) > 1 for p in parts) else (word,)
+
+
+def _normalize(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+
+
+def _as_text(value: str | float | None) -> str:
+    """A value as text: numbers without a needless ``.0`` (``45``, ``45.5``)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _dedupe(items: Any) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
