@@ -17,7 +17,8 @@ from assets.partitions import hourly_partitions, range_backfill
 from assets.resources import MetricStoreResource, is_arrival_run
 from assets.windows import markdown_table, run_window
 from metricstore.calibration.gate import check_gates
-from metricstore.evaluation.run import AiSettings, evaluate_window
+from metricstore.evaluation.pending import AiSettings
+from metricstore.evaluation.run import evaluate_window
 
 AI_VALUES_KEY = ["metrics", "ai_metric_values"]
 

@@ -53,8 +53,9 @@ from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.base import Conversation
 from metricstore.evaluation.claude import read_answer
 from metricstore.evaluation.models import ModelPrice, model_tiers
+from metricstore.evaluation.pending import AiSettings, pending_work
 from metricstore.evaluation.prompts import SYSTEM_PROMPT, build_request, conversation_block, metric_question
-from metricstore.evaluation.run import AiRunResult, AiSettings, evaluate_window, pending_work
+from metricstore.evaluation.run import AiRunResult, evaluate_window
 from metricstore.ingest import ingest_window
 from metricstore.testing import FakeClaude
 from metricstore.testing.fake_claude import tokens_for_chars

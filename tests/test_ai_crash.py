@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from metricstore.catalog import write_catalog_table
-from metricstore.evaluation.run import AiSettings, evaluate_window
+from metricstore.evaluation.pending import AiSettings
+from metricstore.evaluation.run import evaluate_window
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.testing import FakeClaude, count_input_tokens, default_responder
@@ -32,6 +33,7 @@ import anthropic
 
 from metricstore.catalog_loader import load_catalog
 from metricstore.evaluation import run
+from metricstore.evaluation.pending import AiSettings
 from metricstore.warehouse import connect
 from metricstore.windows import TimeWindow
 
@@ -42,7 +44,7 @@ run.evaluate_window(
     connect(warehouse),
     load_catalog(Path(definitions)),
     window,
-    settings=run.AiSettings(concurrency=int(concurrency)),
+    settings=AiSettings(concurrency=int(concurrency)),
     client_factory=lambda: anthropic.AsyncAnthropic(base_url=base_url, api_key="test-key", max_retries=0),
     run_id="killed-run",
 )

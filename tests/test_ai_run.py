@@ -18,8 +18,10 @@ from metricstore.catalog import write_catalog_table
 from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.evaluation import run
 from metricstore.evaluation.claude import ClaudeEvaluator
+from metricstore.evaluation.estimate import estimate_window
 from metricstore.evaluation.on_demand import OnDemandError, evaluate_on_demand
-from metricstore.evaluation.run import AiSettings, estimate_window, evaluate_window
+from metricstore.evaluation.pending import AiSettings
+from metricstore.evaluation.run import evaluate_window
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.testing import FakeClaude

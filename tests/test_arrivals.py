@@ -27,7 +27,8 @@ from dagster import (
 from assets.resources import ARRIVAL_TAG, FILES_TAG, MetricStoreResource
 from metricstore.arrivals import look
 from metricstore.catalog_loader import load_catalog
-from metricstore.evaluation.run import AiSettings, evaluate_window, spent_in_hour
+from metricstore.evaluation.pending import AiSettings, spent_in_hour
+from metricstore.evaluation.run import evaluate_window
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
 from metricstore.windows import HOUR, TimeWindow, floor_hour, partition_key_for, utc_now

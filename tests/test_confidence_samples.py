@@ -19,9 +19,11 @@ from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.answers import agreement_of
 from metricstore.evaluation.base import Evaluation
 from metricstore.evaluation.claude import Budget, ClaudeEvaluator, ClaudeSettings, Pacer
+from metricstore.evaluation.estimate import OUTPUT_TOKENS_PER_METRIC, estimate_window
 from metricstore.evaluation.journal import CallJournal, replay_journals
 from metricstore.evaluation.models import model_tiers
-from metricstore.evaluation.run import OUTPUT_TOKENS_PER_METRIC, estimate_window, evaluate_window, load_conversations
+from metricstore.evaluation.pending import load_conversations
+from metricstore.evaluation.run import evaluate_window
 from metricstore.testing import FakeClaude
 from metricstore.warehouse import connect
 from tests.test_ai_run import CALLBACK, H12, SATISFACTION, catalog_with, client_for, conversations, prepare

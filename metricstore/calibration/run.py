@@ -27,7 +27,8 @@ from metricstore.evaluation.claude import Budget, ClaudeEvaluator, ClaudeSetting
 from metricstore.evaluation.journal import CallJournal, replay_journals, warehouse_path
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import CLAUDE_TIERS, model_tiers
-from metricstore.evaluation.run import ClientFactory, default_client, load_conversations, model_for
+from metricstore.evaluation.pending import load_conversations, model_for
+from metricstore.evaluation.run import ClientFactory, default_client
 from metricstore.evaluation.store import (
     cache_key,
     cache_row,

@@ -135,7 +135,7 @@ def estimate(key: str | None, partition: str | None, first: str | None, last: st
 
 
 def _print_estimate(first: str, last: str, key: str | None) -> None:
-    from metricstore.evaluation.run import estimate_window
+    from metricstore.evaluation.estimate import estimate_window
     from metricstore.warehouse import connect
     from metricstore.windows import HOUR, TimeWindow
     from orchestration.runner import parse_partition

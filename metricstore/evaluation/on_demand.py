@@ -16,7 +16,8 @@ from metricstore.evaluation.base import Conversation, Evaluation
 from metricstore.evaluation.claude import ClaudeEvaluator
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import model_tiers
-from metricstore.evaluation.run import ClientFactory, conversation_from_row, default_client
+from metricstore.evaluation.pending import conversation_from_row
+from metricstore.evaluation.run import ClientFactory, default_client
 from metricstore.prompt_check import prompt_problem
 
 

@@ -1,22 +1,18 @@
-"""The hourly AI evaluation: choose the pending (metric, conversation) pairs of each hour's 24-hour window,
-answer them from the cache or by a fan-out over the evaluators, and store typed values and every call.
-
-Per hour of the run's window: conversations whose latest snapshot falls in the 24 hours before the hour's
-end, the most recent ``cap`` per metric not yet evaluated under the metric's definition version. The window
-comes from the partition, never from the clock.
+"""The hourly AI evaluation: per hour of the run's window, the pending (metric, conversation) pairs
+(:mod:`metricstore.evaluation.pending`) answered from the cache or by a fan-out over the evaluators, typed
+values and every call stored as they come; Claude-tier work sent and collected as Message Batches on request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import statistics
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import anthropic
@@ -26,12 +22,11 @@ import polars as pl
 from metricstore.catalog_loader import MetricCatalog
 from metricstore.definitions import MetricDefinition
 from metricstore.evaluation.answers import apply_min_confidence
-from metricstore.evaluation.base import Conversation, Evaluation, Status, Turn
+from metricstore.evaluation.base import Conversation, Evaluation, Status
 from metricstore.evaluation.claude import (
     Budget,
     CallRecord,
     ClaudeEvaluator,
-    ClaudeSettings,
     Pacer,
     bill,
     evaluations_from_answers,
@@ -40,40 +35,27 @@ from metricstore.evaluation.claude import (
 from metricstore.evaluation.journal import CallJournal, replay_journals, warehouse_path
 from metricstore.evaluation.local import LocalEvaluator
 from metricstore.evaluation.models import CLAUDE_TIERS, ModelPrice, model_tiers
+from metricstore.evaluation.pending import (
+    AiSettings,
+    Work,
+    cached_answers,
+    load_conversations,
+    model_for,
+    pending_work,
+)
 from metricstore.evaluation.prompts import build_request
 from metricstore.evaluation.store import (
-    LOCAL_MODEL,
     PolarsType,
-    cache_key,
     cache_row,
-    cached_evaluations,
     call_row,
-    content_hash,
-    sample_cache_keys,
     value_row,
     write_evaluations,
 )
 from metricstore.prompt_check import prompt_problem
-from metricstore.warehouse import prepare, register_frame, run_script
+from metricstore.warehouse import prepare, register_frame
 from metricstore.windows import HOUR, TimeWindow, utc_now
 
 STORE_EVERY_SECONDS = 1.0  # how often the fan-out writes what has been answered so far
-
-
-@dataclass(frozen=True)
-class AiSettings:
-    """How an AI run behaves; the defaults are the product's."""
-
-    cap_per_metric: int = 500
-    lookback: timedelta = timedelta(hours=24)
-    concurrency: int = 16
-    max_cost_usd: float | None = None
-    redact: bool = True
-    batch: bool = False  # Claude tiers through the Message Batches API (backfills): collected by later runs
-    # A run started by arriving landing files: only workspaces whose ai_cadence is on_arrival, and only their
-    # conversations whose snapshot says the call ended.
-    arrival: bool = False
-    claude: ClaudeSettings = field(default_factory=ClaudeSettings)
 
 
 @dataclass
@@ -137,126 +119,6 @@ def default_client() -> anthropic.AsyncAnthropic | None:
     return anthropic.AsyncAnthropic(max_retries=0, timeout=120.0)
 
 
-def ai_specs(
-    catalog: MetricCatalog,
-    workspaces: Iterable[str],
-    settings: AiSettings | None = None,
-    spent: Mapping[tuple[str, str], int] | None = None,
-) -> pl.DataFrame:
-    """The AI metrics a run evaluates, per workspace, each with its cap and whether only ended calls count.
-
-    A workspace whose ``ai_cadence`` is ``hourly`` caps each run at ``cap_per_metric`` and takes no part in
-    arrival runs. One that is ``on_arrival`` has a budget instead: ``cap_per_metric`` evaluations per metric for
-    each hour partition, shared by that hour's runs (arrival runs and the hourly run); ``spent`` holds what they
-    spent already."""
-    settings = settings or AiSettings()
-    rows = []
-    for ws in workspaces:
-        on_arrival = catalog.settings_for(ws).ai_cadence == "on_arrival"
-        if settings.arrival and not on_arrival:
-            continue
-        for d in catalog.definitions_for(ws):
-            m = d.definition
-            if not (m.is_ai and m.source == "call_intelligence"):
-                continue
-            cap = settings.cap_per_metric - (spent or {}).get((ws, m.key), 0) if on_arrival else settings.cap_per_metric
-            rows.append(
-                {
-                    "workspace_id": ws,
-                    "metric_key": m.key,
-                    "definition_version": m.definition_version,
-                    "model_tier": m.model_tier,
-                    "event_types": m.event_types,
-                    "channel_scope": m.channel_scope,
-                    "cap": max(cap, 0),
-                    "ended_only": settings.arrival,
-                }
-            )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "workspace_id": pl.String,
-            "metric_key": pl.String,
-            "definition_version": pl.String,
-            "model_tier": pl.String,
-            "event_types": pl.List(pl.String),
-            "channel_scope": pl.String,
-            "cap": pl.Int64,
-            "ended_only": pl.Boolean,
-        },
-    )
-
-
-def spent_in_hour(conn: duckdb.DuckDBPyConnection, hour: datetime) -> dict[tuple[str, str], int]:
-    """The AI evaluations the runs of hour partition ``hour`` stored, per (workspace, metric): what its budget
-    has spent (counted with the values, in their transaction: a run that died spent what it stored, no more)."""
-    rows = conn.execute(
-        "SELECT workspace_id, metric_key, evaluations FROM ops.ai_spend WHERE hour = $hour", {"hour": hour}
-    ).fetchall()
-    return {(ws, key): n for ws, key, n in rows}
-
-
-def conversation_from_row(row: dict[str, Any]) -> Conversation:
-    """A Conversation from a raw.events row (its `data` as a JSON string)."""
-    data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
-    turns = data.get("transcription") or []
-    transcript = tuple(
-        Turn(str(t.get("role", "")), str(t.get("content", "")))
-        for t in turns
-        if isinstance(t, dict) and t.get("content")
-    )
-    return Conversation(
-        workspace_id=row["workspace_id"],
-        conversation_id=row["conversation_id"],
-        occurred_at=row["occurred_at"],
-        transcript=transcript,
-        call=data,
-        session_id=row.get("session_id"),
-        service_id=row.get("service_id"),
-        channel=row.get("channel"),
-        direction=row.get("direction"),
-        is_simulation=bool(row.get("is_simulation")),
-    )
-
-
-def load_conversations(
-    conn: duckdb.DuckDBPyConnection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Conversation]:
-    """Conversations by their latest snapshot in the warehouse, for (workspace, conversation id) keys."""
-    wanted = pl.DataFrame(
-        sorted(set(keys)), schema={"workspace_id": pl.String, "conversation_id": pl.String}, orient="row"
-    )
-    register_frame(conn, "wanted_conversations", wanted)
-    rows = conn.execute(
-        "SELECT e.* FROM raw.events e JOIN wanted_conversations w USING (workspace_id, conversation_id) "
-        "QUALIFY row_number() OVER (PARTITION BY e.workspace_id, e.conversation_id "
-        "ORDER BY e.occurred_at DESC, e.snapshot_version DESC NULLS LAST, e.event_id DESC) = 1"
-    ).pl()
-    return {(r["workspace_id"], r["conversation_id"]): conversation_from_row(r) for r in rows.iter_rows(named=True)}
-
-
-@dataclass
-class _Work:
-    conversation: Conversation
-    tier: str
-    metrics: list[MetricDefinition]
-    _cache_keys: dict[str, str] = field(default_factory=dict, repr=False)
-    _sample_keys: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
-
-    def cache_keys(self, tiers: dict[str, ModelPrice]) -> dict[str, str]:
-        """Each metric's cache key (metric key → key), the conversation's content hashed once per unit."""
-        if not self._cache_keys:
-            content, model = content_hash(self.conversation.call), model_for(self.tier, tiers)
-            self._cache_keys.update({m.key: cache_key(content, m, model) for m in self.metrics})
-            self._sample_keys.update({m.key: sample_cache_keys(content, m, model) for m in self.metrics})
-        return self._cache_keys
-
-    def sample_keys(self, tiers: dict[str, ModelPrice]) -> dict[str, dict[int, str]]:
-        """The cache keys of the repeated answers of the metrics that ask for them (metric key → n → key)."""
-        self.cache_keys(tiers)
-        return {key: keys for key, keys in self._sample_keys.items() if keys}
-
-
 def evaluate_window(
     conn: duckdb.DuckDBPyConnection,
     catalog: MetricCatalog,
@@ -285,7 +147,7 @@ async def _evaluate_window(
     tiers = model_tiers()
     budget = Budget(settings.max_cost_usd)
     client = client_factory()  # inside the event loop that uses it
-    batch: list[tuple[_Work, list[MetricDefinition]]] | None = [] if settings.batch and client else None
+    batch: list[tuple[Work, list[MetricDefinition]]] | None = [] if settings.batch and client else None
     try:
         if client is not None:
             await _collect_batches(conn, client, catalog, tiers, settings, result, run_id)
@@ -303,119 +165,9 @@ async def _evaluate_window(
     return result
 
 
-def pending_work(
-    conn: duckdb.DuckDBPyConnection,
-    catalog: MetricCatalog,
-    hour_end: datetime,
-    settings: AiSettings,
-    assumed_done: set[tuple[str, str, str]] | None = None,
-) -> list[_Work]:
-    """The hour's pending pairs, grouped into one unit of work per conversation and tier. ``assumed_done``
-    (workspace, metric, conversation) pairs count as evaluated: an estimate's earlier hours."""
-    workspaces = set(catalog.workspaces) | {
-        r[0] for r in conn.execute("SELECT DISTINCT workspace_id FROM raw.events").fetchall()
-    }
-    specs = ai_specs(catalog, sorted(workspaces), settings, spent_in_hour(conn, hour_end - HOUR))
-    if specs.height == 0:
-        return []
-    register_frame(conn, "ai_specs", specs)
-    done = sorted(assumed_done or set())
-    register_frame(
-        conn,
-        "ai_assumed_done",
-        pl.DataFrame(
-            done,
-            schema={"workspace_id": pl.String, "metric_key": pl.String, "conversation_id": pl.String},
-            orient="row",
-        ),
-    )
-    params = {"lookback_start": hour_end - settings.lookback, "window_end": hour_end}
-    run_script(conn, "ai/pending_pairs.sql", params)
-    pending = conn.execute(
-        "SELECT p.workspace_id, p.metric_key, p.model_tier, e.* EXCLUDE (workspace_id) FROM ai_pending p "
-        "JOIN raw.events e ON e.event_id = p.event_id AND e.occurred_at = p.occurred_at "
-        "ORDER BY p.occurred_at DESC, p.conversation_id, p.metric_key"
-    ).pl()
-    definitions = {(ws, d.definition.key): d.definition for ws in workspaces for d in catalog.definitions_for(ws)}
-    work: dict[tuple[str, str, str], _Work] = {}
-    for row in pending.iter_rows(named=True):  # ≤ cap × AI metrics rows: the unit of work is a model call
-        key = (row["workspace_id"], row["conversation_id"], row["model_tier"])
-        if key not in work:
-            work[key] = _Work(conversation_from_row(row), row["model_tier"], [])
-        work[key].metrics.append(definitions[(row["workspace_id"], row["metric_key"])])
-    return list(work.values())
-
-
-@dataclass
-class MetricEstimate:
-    """What the pending evaluations of one metric would cost (tokens: characters / 4, an approximation)."""
-
-    metric_key: str
-    model_tier: str
-    model: str
-    evaluations: int = 0
-    cached: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-
-OUTPUT_TOKENS_PER_METRIC = 80
-
-
-def estimate_window(
-    conn: duckdb.DuckDBPyConnection,
-    catalog: MetricCatalog,
-    window: TimeWindow,
-    *,
-    settings: AiSettings | None = None,
-    metric_keys: set[str] | None = None,
-) -> tuple[list[MetricEstimate], int]:
-    """Per metric, the evaluations, tokens and dollars a run over ``window`` would spend now (cache hits
-    free), and the number of model calls; nothing is called or stored."""
-    settings = settings or AiSettings()
-    tiers = model_tiers()
-    estimates: dict[str, MetricEstimate] = {}
-    calls = 0
-    counted: set[tuple[str, str, str]] = set()  # a run stores each hour's answers: later hours skip them
-    for hour in window.hours():
-        work = pending_work(conn, catalog, hour + HOUR, settings, assumed_done=counted)
-        cached = _cached_answers(conn, work, tiers)
-        for item in work:
-            model = model_for(item.tier, tiers)
-            keys = item.cache_keys(tiers)
-            c = item.conversation
-            counted |= {(c.workspace_id, m.key, c.conversation_id) for m in item.metrics}
-            todo = [m for m in item.metrics if keys[m.key] not in cached]
-            chosen = [m for m in item.metrics if metric_keys is None or m.key in metric_keys]
-            for m in chosen:
-                estimate = estimates.setdefault(m.key, MetricEstimate(m.key, item.tier, model))
-                estimate.evaluations += 1
-                estimate.cached += m not in todo
-            billable = [m for m in todo if m in chosen]
-            if not billable or item.tier not in CLAUDE_TIERS:
-                continue
-            calls += 1
-            request = build_request(item.conversation, todo, model=model, max_tokens=0, redacted=settings.redact)
-            request_tokens = len(json.dumps(request)) // 4
-            for m in billable:  # the call's input is shared by its metrics
-                estimate = estimates[m.key]
-                estimate.input_tokens += request_tokens // len(todo)
-                estimate.output_tokens += OUTPUT_TOKENS_PER_METRIC
-                estimate.cost_usd += tiers[item.tier].cost(request_tokens // len(todo), OUTPUT_TOKENS_PER_METRIC)
-                if m.confidence_samples:  # its repeated answers: a call of its own each (cached ones counted too)
-                    alone = build_request(item.conversation, [m], model=model, max_tokens=0, redacted=settings.redact)
-                    alone_tokens, extra = len(json.dumps(alone)) // 4, m.confidence_samples - 1
-                    calls += extra
-                    estimate.input_tokens += extra * alone_tokens
-                    estimate.output_tokens += extra * OUTPUT_TOKENS_PER_METRIC
-                    estimate.cost_usd += extra * tiers[item.tier].cost(alone_tokens, OUTPUT_TOKENS_PER_METRIC)
-    return sorted(estimates.values(), key=lambda e: e.metric_key), calls
-
-
 async def _fan_out(
     conn: duckdb.DuckDBPyConnection,
-    work: list[_Work],
+    work: list[Work],
     hour: datetime,
     settings: AiSettings,
     client: anthropic.AsyncAnthropic | None,
@@ -423,7 +175,7 @@ async def _fan_out(
     budget: Budget,
     result: AiRunResult,
     run_id: str | None,
-    batch: list[tuple[_Work, list[MetricDefinition]]] | None = None,
+    batch: list[tuple[Work, list[MetricDefinition]]] | None = None,
 ) -> None:
     """Answer and store every unit of work: cache first, then the free tier or Claude (or, in batch mode, a
     batch). What is answered is stored while the rest is being answered (a worker thread writes to the warehouse
@@ -444,13 +196,13 @@ async def _fan_out(
         for tier in CLAUDE_TIERS
         if client is not None
     }
-    cached = _cached_answers(conn, work, tiers)
+    cached = cached_answers(conn, work, tiers)
 
-    answered: list[tuple[_Work, list[Evaluation]]] = []
+    answered: list[tuple[Work, list[Evaluation]]] = []
     calls_taken = dict.fromkeys(claude, 0)
     all_answered = asyncio.Event()
 
-    async def one(item: _Work) -> None:
+    async def one(item: Work) -> None:
         async with gate:
             answered.append(await answer(item))
 
@@ -475,7 +227,7 @@ async def _fan_out(
                 task.cancel()
             raise
 
-    async def answer(item: _Work) -> tuple[_Work, list[Evaluation]]:
+    async def answer(item: Work) -> tuple[Work, list[Evaluation]]:
         model = model_for(item.tier, tiers)
         keys = item.cache_keys(tiers)
         answers: dict[str, Evaluation] = {k: cached[key] for k, key in keys.items() if key in cached}
@@ -541,23 +293,9 @@ async def _fan_out(
         journal.discard()
 
 
-def model_for(tier: str, tiers: dict[str, ModelPrice]) -> str:
-    return tiers[tier].model if tier in CLAUDE_TIERS else LOCAL_MODEL
-
-
-def _cached_answers(
-    conn: duckdb.DuckDBPyConnection, work: list[_Work], tiers: dict[str, ModelPrice]
-) -> dict[str, Evaluation]:
-    keys: list[str] = []
-    for item in work:
-        keys += item.cache_keys(tiers).values()
-        keys += [key for samples in item.sample_keys(tiers).values() for key in samples.values()]
-    return cached_evaluations(conn, keys)
-
-
 def _store(
     conn: duckdb.DuckDBPyConnection,
-    evaluations: list[tuple[_Work, list[Evaluation]]],
+    evaluations: list[tuple[Work, list[Evaluation]]],
     calls: list[tuple[str, CallRecord]],
     tiers: dict[str, ModelPrice],
     result: AiRunResult,
@@ -613,7 +351,7 @@ def _store(
 async def _submit_batches(
     conn: duckdb.DuckDBPyConnection,
     client: anthropic.AsyncAnthropic,
-    batch: list[tuple[_Work, list[MetricDefinition]]],
+    batch: list[tuple[Work, list[MetricDefinition]]],
     tiers: dict[str, ModelPrice],
     settings: AiSettings,
     result: AiRunResult,
@@ -697,7 +435,7 @@ async def _collect_batches(
             .iter_rows(named=True)
         }
         conversations = load_conversations(conn, [(r["workspace_id"], r["conversation_id"]) for r in requests.values()])
-        evaluations: list[tuple[_Work, list[Evaluation]]] = []
+        evaluations: list[tuple[Work, list[Evaluation]]] = []
         calls: list[tuple[str, CallRecord]] = []
         async for entry in await client.messages.batches.results(batch_id):
             request = requests.get(entry.custom_id)
@@ -737,7 +475,7 @@ async def _collect_batches(
 
 def _batch_work(
     conversations: dict[tuple[str, str], Conversation], catalog: MetricCatalog, request: dict[str, Any], tier: str
-) -> _Work | None:
+) -> Work | None:
     """The conversation and the still-current metrics of one batch request."""
     conversation = conversations.get((request["workspace_id"], request["conversation_id"]))
     if conversation is None:
@@ -748,4 +486,4 @@ def _batch_work(
         for key, version in zip(request["metric_keys"], request["definition_versions"], strict=True)
         if key in current and current[key].definition_version == version
     ]
-    return _Work(conversation, tier, metrics) if metrics else None
+    return Work(conversation, tier, metrics) if metrics else None
