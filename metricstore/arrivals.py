@@ -77,10 +77,16 @@ def look(
     for path in sorted(set(seen) - present):
         result.touch(seen[path].hours, path)
         del result.seen[path]
-    changed = [f for f in files if _changed(f, seen.get(str(f.path)))]
     clock = now.replace(tzinfo=UTC).timestamp()
-    settled = [f for f in changed if clock - f.modified_at >= settle_seconds]
-    result.settling = sorted(str(f.path) for f in changed if clock - f.modified_at < settle_seconds)
+    settled = []
+    for f in files:
+        if not _changed(f, seen.get(str(f.path))):
+            continue
+        if clock - f.modified_at >= settle_seconds:
+            settled.append(f)
+        else:
+            result.settling.append(str(f.path))
+    result.settling.sort()
     result.deferred = max(0, len(settled) - max_files)
     current = partition_key_for(floor_hour(now))
     for f, hours in file_hours(settled[:max_files], now).items():

@@ -25,7 +25,7 @@ from dagster import (
 
 from assets.partitions import hourly_partitions
 from assets.resources import ARRIVAL_TAG, FILES_TAG
-from metricstore.arrivals import SeenFile, ingested, look
+from metricstore.arrivals import MAX_FILES_PER_LOOK, SETTLE_SECONDS, SeenFile, ingested, look
 from metricstore.config import Settings
 from metricstore.windows import utc_now
 from orchestration.jobs import hourly_metrics
@@ -55,7 +55,7 @@ def landing_files_sensor(context: SensorEvaluationContext) -> SensorResult | Ski
         seen = {path: SeenFile.from_json(v) for path, v in cursor["files"].items()}
         waiting = cursor["waiting"]
     found = look(settings.landing, seen, utc_now())
-    for key, files in waiting.items():  # hours that did not exist yet, or had a run queued, at an earlier look
+    for key, files in waiting.items():  # hours that had not opened yet at an earlier look
         found.hours.setdefault(key, []).extend(f for f in files if f not in found.hours.get(key, []))
     requests, still_waiting = [], {}
     for key, files in sorted(found.hours.items()):
@@ -73,7 +73,9 @@ def landing_files_sensor(context: SensorEvaluationContext) -> SensorResult | Ski
         {"files": {path: s.as_json() for path, s in sorted(found.seen.items())}, "waiting": still_waiting}
     )
     if found.settling:
-        context.log.info(f"{len(found.settling)} files changed less than 2 s ago: read at a later look")
+        context.log.info(f"{len(found.settling)} files changed less than {SETTLE_SECONDS:g} s ago: read later")
+    if found.deferred:
+        context.log.info(f"{found.deferred} changed files beyond this look's {MAX_FILES_PER_LOOK}: read next time")
     if not requests:
         return SensorResult(skip_reason=SkipReason("no landing file changed"), cursor=new_cursor)
     return SensorResult(run_requests=requests, cursor=new_cursor)

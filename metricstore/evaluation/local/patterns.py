@@ -78,17 +78,13 @@ SPEAKING_DAY = re.compile(
     r"^(?:(?:for|on|by|until)\s+)?(?:today|tonight|this\s+(?:morning|afternoon|evening))$", re.IGNORECASE
 )
 # Words that say a number is a reference (an id) ...
-ID_CUE = re.compile(
-    r"\b(?:numbers?|no|num|nr|id|ids|ref|reference|confirmation|order|booking|reservation|account|acct|claim|policy|"
-    r"ticket|case|card|tracking|invoice|member|membership|pnr)\b|#",
-    re.IGNORECASE,
+_SPECIFIC_ID_WORDS = (
+    r"id|ref|reference|confirmation|order|booking|reservation|account|acct|claim|policy|ticket|case|card|"
+    r"tracking|invoice|member|membership|pnr"
 )
+ID_CUE = re.compile(rf"\b(?:numbers?|no|num|nr|ids|{_SPECIFIC_ID_WORDS})\b|#", re.IGNORECASE)
 # A number that also reads as a phone number needs a word more specific than "number".
-SPECIFIC_ID_CUE = re.compile(
-    r"\b(?:id|ref|reference|confirmation|order|booking|reservation|account|acct|claim|policy|ticket|case|card|"
-    r"tracking|invoice|member|membership|pnr)\b|#",
-    re.IGNORECASE,
-)
+SPECIFIC_ID_CUE = re.compile(rf"\b(?:{_SPECIFIC_ID_WORDS})\b|#", re.IGNORECASE)
 # Words that say a number is something else than an id.
 NOT_ID_CUE = re.compile(
     r"\b(?:phone|mobile|cell|telephone|contact|call|reach|zip|zipcode|postal|postcode|pin|password|passcode|ssn|social|dollars?|bucks|"
