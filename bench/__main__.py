@@ -24,6 +24,7 @@ BENCHMARKS = (
     "api_latency",
     "webhooks",
     "freshness",
+    "backfill",
 )
 
 

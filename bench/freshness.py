@@ -61,7 +61,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     calls = QUICK_CALLS if quick else CALLS
     with tempfile.TemporaryDirectory(prefix="metricstore-bench-fresh-") as tmp:
         folder = Path(tmp)
-        env = _env(folder)
+        env = bench_env(folder)
         bin_dir = Path(sys.executable).parent
         demo = subprocess.run(
             [bin_dir / "metricstore", "demo", "--hours", str(QUICK_DEMO_HOURS if quick else DEMO_HOURS)],
@@ -82,7 +82,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "allow_private_addresses": True,
         }
         workspace_yaml.write_text(yaml.safe_dump(settings))
-        templates = _templates(folder / "data" / "landing")
+        templates = call_templates(folder / "data" / "landing")
         landing = folder / "data" / "landing" / "call_intelligence" / "live"
         landing.mkdir(parents=True)
 
@@ -103,7 +103,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         readable: dict[str, float] = {}
         stop = threading.Event()
         poller = threading.Thread(
-            target=_poll, args=(folder / "data" / "published" / "warehouse.duckdb", readable, stop)
+            target=poll_readable, args=(folder / "data" / "published" / "warehouse.duckdb", readable, stop)
         )
         poller.start()
         rng = random.Random(20261202)
@@ -113,7 +113,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             due = started + i * INTERVAL
             time.sleep(max(0.0, due - time.perf_counter()))
             conversation = f"{PREFIX}{i:05d}"
-            _land(landing, conversation, rng.choice(templates))
+            land_call(landing, conversation, rng.choice(templates))
             landed[conversation] = time.perf_counter()
         landing_seconds = time.perf_counter() - started
         deadline = time.perf_counter() + DRAIN_SECONDS
@@ -144,8 +144,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             "demo_summary": [line.strip() for line in demo.stdout.strip().splitlines()[-12:]],
             "landing_seconds": round(landing_seconds, 1),
             "bench_seconds": round(bench_seconds, 1),
-            "readable": _stats(readable_s, calls),
-            "webhook": _stats(webhook_s, calls),
+            "readable": latency_stats(readable_s, calls),
+            "webhook": latency_stats(webhook_s, calls),
             "runs": runs,
             "daemon_tree_cpu_seconds": round(cpu, 1),
             "cpu_share_of_machine": round(cpu / (bench_seconds * (os.cpu_count() or 1)), 3),
@@ -155,7 +155,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         }
 
 
-def _env(folder: Path) -> dict[str, str]:
+def bench_env(folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "METRICSTORE_"))}
     env |= {
         "METRICSTORE_WAREHOUSE": str(folder / "data" / "warehouse.duckdb"),
@@ -165,7 +165,7 @@ def _env(folder: Path) -> dict[str, str]:
     return env
 
 
-def _templates(landing: Path) -> list[dict[str, Any]]:
+def call_templates(landing: Path) -> list[dict[str, Any]]:
     """Snapshots of ended demo calls, to land again under new ids."""
     found = []
     for path in sorted((landing / "call_intelligence").rglob("*.jsonl*")):
@@ -184,7 +184,7 @@ def _templates(landing: Path) -> list[dict[str, Any]]:
     return found
 
 
-def _land(folder: Path, conversation: str, template: dict[str, Any]) -> None:
+def land_call(folder: Path, conversation: str, template: dict[str, Any]) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     event = json.loads(json.dumps(template))
     event["event_id"] = f"evt_{conversation}"
@@ -204,7 +204,7 @@ def _read_deliveries(listener: subprocess.Popen[str], delivered: dict[str, float
                 delivered.setdefault(part.removeprefix("call="), time.perf_counter())
 
 
-def _poll(published: Path, readable: dict[str, float], stop: threading.Event) -> None:
+def poll_readable(published: Path, readable: dict[str, float], stop: threading.Event) -> None:
     while not stop.is_set():
         if published.is_file():
             try:
@@ -306,7 +306,7 @@ def _compare(arrivals: Path, once: Path) -> dict[str, Any]:
     }
 
 
-def _stats(seconds: list[float], calls: int) -> dict[str, Any]:
+def latency_stats(seconds: list[float], calls: int) -> dict[str, Any]:
     def q(p: float) -> float | None:
         return round(seconds[min(len(seconds) - 1, int(p * len(seconds)))], 1) if seconds else None
 

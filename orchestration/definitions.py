@@ -1,6 +1,6 @@
 """The code location (workspace.yaml → ``orchestration.definitions``): assets, job, schedule, sensor, resources."""
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from assets.ai import ai_metric_values
 from assets.delivery import post_call_webhooks
@@ -17,4 +17,8 @@ defs = Definitions(
     schedules=[hourly_metrics_schedule],
     sensors=[landing_files_sensor],
     resources={"metricstore": MetricStoreResource()},
+    # Steps share one DuckDB file, which takes one writer at a time: every job runs them one after another in one
+    # process. Set here, it holds for `hourly_metrics` and for the runs the UI launches (a backfill, a
+    # "Materialize" of some assets), which would otherwise start a process per step.
+    executor=in_process_executor,
 )

@@ -5,17 +5,15 @@ from dagster import (
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
-    in_process_executor,
     schedule,
 )
 
 from metricstore.windows import HOUR, floor_hour, partition_key_for
 
-# Steps share one DuckDB file, which takes one writer at a time: run them one after another in one process.
+# (its executor is the code location's: orchestration/definitions.py)
 hourly_metrics = define_asset_job(
     "hourly_metrics",
     selection=AssetSelection.all(),
-    executor_def=in_process_executor,
     description="Ingest the hour's landing events, compute static and AI metric values, recompute aggregates, "
     "publish them for readers, send the post-call webhooks.",
 )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from assets.partitions import dagster_home
+from assets.partitions import backfill_hours_per_run, dagster_home
 from assets.resources import ARRIVAL_TAG, HOST_TAG, PID_TAG, process_tags
 from metricstore.config import Settings
 from metricstore.run_lock import LockHolder, process_alive, writer_lock
@@ -126,8 +126,9 @@ def run_hourly_job(
     on_wait: Callable[[LockHolder | None], None] = lambda holder: None,
 ) -> RunSummary:
     """Materialize the hours ``first`` .. ``last`` (inclusive) through ``hourly_metrics``: in one run, or, while
-    the Dagster daemon runs sensors (arrival runs may come), one run per hour that lets waiting arrival runs go
-    first between its hours, so that a backfill holds fresh data back for one hour's run at most.
+    the Dagster daemon runs sensors (arrival runs may come), in runs of ``backfill_hours_per_run()`` hours (as a
+    backfill from the UI goes) that let waiting arrival runs go first between them, so that a backfill holds fresh
+    data back for one such run at most.
 
     Each run holds the warehouse's writer lock (metricstore/run_lock.py) from start to summary: while another run
     holds it, ``on_wait`` is told who and this one waits. Before starting, runs of the job whose process is gone
@@ -156,13 +157,15 @@ def run_hourly_job(
         by_hour = arrivals_possible(instance)
     if by_hour:
         summaries: list[RunSummary] = []
-        hour = start
+        hour, step = start, backfill_hours_per_run()
         while hour <= end and (not summaries or summaries[-1].success):
             if summaries:
                 yield_to_arrival_runs()
-            key = partition_key_for(hour)
-            summaries.append(_run(key, key, backfill_id, max_cost_usd, batch, on_wait))
-            hour += HOUR
+            until = min(hour + (step - 1) * HOUR, end)
+            summaries.append(
+                _run(partition_key_for(hour), partition_key_for(until), backfill_id, max_cost_usd, batch, on_wait)
+            )
+            hour = until + HOUR
         summary = _merged(summaries, first, last)
     else:
         summary = _run(first, last, backfill_id, max_cost_usd, batch, on_wait)

@@ -78,3 +78,32 @@ def test_a_summary_of_several_runs_adds_counts_and_keeps_the_later_rates() -> No
     merged = runner._merged([one(3, 0.5, True), one(4, 0.9, False)], "a", "b")
     assert merged.metadata["raw/events"] == {"events_ingested": 7, "coverage": 0.9, "by": {"x": 7}}
     assert (merged.success, merged.seconds, merged.llm_usage) == (False, 2.0, (20, 4, 1.0))
+
+
+def test_a_backfill_beside_the_daemon_goes_in_runs_of_the_configured_hours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("METRICSTORE_BACKFILL_HOURS_PER_RUN", "2")
+    monkeypatch.setattr(runner, "arrivals_possible", lambda instance: True)
+    yielded: list[str] = []
+    monkeypatch.setattr(runner, "yield_to_arrival_runs", lambda: yielded.append("yield"))
+    ran: list[tuple[str, str]] = []
+
+    def run(first: str, last: str, *args: object) -> RunSummary:
+        ran.append((first, last))
+        return RunSummary("r", True, first, last, 1.0)
+
+    monkeypatch.setattr(runner, "_run", run)
+    summary = run_hourly_job("2026-11-20-09:00", "2026-11-20-13:00")
+    assert ran == [
+        ("2026-11-20-09:00", "2026-11-20-10:00"),
+        ("2026-11-20-11:00", "2026-11-20-12:00"),
+        ("2026-11-20-13:00", "2026-11-20-13:00"),
+    ]
+    assert yielded == ["yield", "yield"]  # between runs, not before the first
+    assert (summary.first_partition, summary.last_partition, summary.success) == (
+        "2026-11-20-09:00",
+        "2026-11-20-13:00",
+        True,
+    )

@@ -104,3 +104,10 @@ def test_a_bad_partitions_start_is_refused_by_name(tmp_path: Path, variable: str
     done = _first_partition({"DAGSTER_HOME": str(tmp_path), "METRICSTORE_PARTITIONS_START": variable})
     assert done.returncode == 1
     assert f"METRICSTORE_PARTITIONS_START: {message}" in done.stderr
+
+
+def test_every_job_runs_its_steps_in_one_process() -> None:
+    """The one DuckDB writer: `hourly_metrics` and the asset job the UI launches (backfills, "Materialize") alike,
+    never a process per step."""
+    for job in (defs.resolve_job_def("hourly_metrics"), defs.resolve_implicit_global_asset_job_def()):
+        assert job.executor_def.name == "in_process", job.name
