@@ -1,9 +1,9 @@
 """A backfill from the UI beside fresh calls (python -m bench backfill [--quick]): what runs of one hour cost a
-backfill in total time, and how long fresh calls wait behind it, against runs of the whole range.
+backfill in total time, and how long fresh calls wait behind it, against larger runs and one run of the range.
 
 * **Set-up**: ``metricstore demo --hours DEMO_HOURS`` in a temp folder (free tier only, no ``ANTHROPIC_*``).
-  For each setting of ``METRICSTORE_BACKFILL_HOURS_PER_RUN`` (1, the default, and DEMO_HOURS, which makes the
-  backfill one run as before), a copy of that folder (landing, warehouse, published snapshot, Dagster home), one
+  For each setting of ``METRICSTORE_BACKFILL_HOURS_PER_RUN`` in SIZES (1, the default; 6; DEMO_HOURS, which makes
+  the backfill one run as before), a copy of that folder (landing, warehouse, published snapshot, Dagster home), one
   ``metricstore run`` of its hours (which records the copy's landing paths), and ``dagster-daemon run`` on it (the
   landing files sensor, the backfill daemon, the run queue: one run at a time).
 * **Backfill**: the one the UI's "Materialize" over the demo's hours requests
@@ -40,6 +40,9 @@ from bench.generate import REPO
 
 DEMO_HOURS = 24
 QUICK_DEMO_HOURS = 6
+# METRICSTORE_BACKFILL_HOURS_PER_RUN: 1 (the default), a middle size, and the whole range (one run, as before)
+SIZES = (1, 6, 24)
+QUICK_SIZES = (1, 3, 6)
 FRESH_AT = (20.0, 50.0, 80.0, 110.0)
 QUICK_FRESH_AT = (15.0,)
 WAIT_SECONDS = 1800
@@ -61,12 +64,18 @@ with DagsterInstance.get() as instance:
             break
         time.sleep(1)
     records = instance.get_run_records(RunsFilter(tags={"dagster/backfill": backfill_id}))
-    arrivals = instance.get_run_records(RunsFilter(tags={"metricstore/arrival": "true"}))
     print(json.dumps({
         "status": status.value,
         "runs": [[r.start_time, r.end_time, r.dagster_run.status.value] for r in records],
-        "arrival_runs": [[r.start_time, r.end_time, r.dagster_run.status.value] for r in arrivals],
     }), flush=True)
+"""
+
+_ARRIVAL_RUNS = """
+import sys
+from dagster import DagsterInstance, RunsFilter
+with DagsterInstance.get() as instance:
+    records = instance.get_run_records(RunsFilter(tags={"metricstore/arrival": "true"}))
+    print(sum(1 for r in records if r.create_timestamp.timestamp() >= float(sys.argv[1])))
 """
 
 
@@ -83,20 +92,26 @@ def run(quick: bool = False) -> dict[str, Any]:
         )  # fmt: skip
         demo_hours = _demo_hours(Path(env["METRICSTORE_WAREHOUSE"]))
         templates = call_templates(demo_folder / "data" / "landing")
+        sizes = QUICK_SIZES if quick else SIZES
         variants = {}
-        for per_run in (1, hours):
+        for per_run in sizes:
             folder = Path(tmp) / f"per_run_{per_run}"
             shutil.copytree(demo_folder, folder)
-            variants[per_run] = _variant(folder, per_run, demo_hours, templates, fresh_at, bin_dir)
-        one, whole = variants[1], variants[hours]
+            variants[str(per_run)] = _variant(folder, per_run, demo_hours, templates, fresh_at, bin_dir)
+        whole = variants[str(sizes[-1])]["total_seconds"]
+        for variant in variants.values():
+            variant["total_ratio_to_one_run"] = round(variant["total_seconds"] / whole, 2)
         return {
             "demo_hours": hours,
             "backfill_hours": [demo_hours[0], demo_hours[-1]],
             "fresh_calls": len(fresh_at),
-            "per_run_1": one,
-            f"per_run_{hours}": whole,
-            "total_ratio": round(one["total_seconds"] / whole["total_seconds"], 2),
-            "same_tables": _same_tables(Path(tmp) / "per_run_1", Path(tmp) / f"per_run_{hours}", demo_hours),
+            "fresh_at_seconds": list(fresh_at),
+            "hours_per_run": variants,
+            "same_tables_as_one_run": {
+                size: _same_tables(Path(tmp) / f"per_run_{size}", Path(tmp) / f"per_run_{sizes[-1]}", demo_hours)
+                for size in variants
+                if size != str(sizes[-1])
+            },
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
         }
 
@@ -157,6 +172,10 @@ def _variant(
         deadline = time.perf_counter() + 300
         while len(readable) < len(fresh_at) and time.perf_counter() < deadline:
             time.sleep(0.5)
+        arrival_runs = subprocess.run(
+            [sys.executable, "-c", _ARRIVAL_RUNS, str(requested)],
+            cwd=REPO, env=env, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
     finally:
         stop.set()
         os.killpg(daemon.pid, signal.SIGTERM)
@@ -175,7 +194,7 @@ def _variant(
         "run_seconds_p50": round(statistics.median(lengths), 1) if lengths else None,
         "run_seconds_max": round(max(lengths), 1) if lengths else None,
         "total_seconds": round(max((end for _, end, _ in runs if end), default=requested) - requested, 1),
-        "arrival_runs": len([r for r in ended["arrival_runs"] if r[0] and r[0] >= requested]),
+        "arrival_runs": int(arrival_runs),
         "fresh_readable": latency_stats(waits, len(fresh_at)),
         "fresh_readable_seconds": [round(w, 1) for w in waits],
     }
@@ -201,31 +220,31 @@ def _same_tables(one: Path, whole: Path, demo_hours: list[str]) -> dict[str, boo
 
 
 def summary(result: dict[str, Any]) -> str:
-    hours = result["demo_hours"]
-    one, whole = result["per_run_1"], result[f"per_run_{hours}"]
-
-    def row(label: str, r: dict[str, Any]) -> str:
+    hours, variants = result["demo_hours"], result["hours_per_run"]
+    rows = []
+    for size, r in variants.items():
         f = r["fresh_readable"]
-        return (
-            f"| {label} | {r['runs']} ({', '.join(r['run_statuses'])}) | {r['run_seconds_p50']} s | "
-            f"**{r['total_seconds']} s** | {r['arrival_runs']} | {f['seen']} of {f['of']}: "
-            f"{', '.join(f'{w} s' for w in r['fresh_readable_seconds'])} |"
+        label = (
+            f"{size} (the default)" if size == "1" else f"{size} (one run, as before)" if int(size) == hours else size
         )
-
+        rows.append(
+            f"| {label} | {r['runs']} ({', '.join(r['run_statuses'])}) | {r['run_seconds_p50']} s | "
+            f"**{r['total_seconds']} s** ({r['total_ratio_to_one_run']}×) | {r['arrival_runs']} | "
+            f"{f['seen']} of {f['of']}: {', '.join(f'{w} s' for w in r['fresh_readable_seconds'])} |"
+        )
     return "\n".join(
         [
             f"A backfill of the demo's {hours} hours ({result['backfill_hours'][0]} .. {result['backfill_hours'][1]}, "
             "already ingested: as after a definition change), requested as the UI requests it and run by "
-            f"`dagster-daemon`, while {result['fresh_calls']} fresh calls land (one file each) during it.",
+            f"`dagster-daemon`, while {result['fresh_calls']} fresh calls land (one file each, at "
+            f"{', '.join(f'{s:.0f}' for s in result['fresh_at_seconds'])} s).",
             "",
-            "| `METRICSTORE_BACKFILL_HOURS_PER_RUN` | backfill runs | run p50 | total | arrival runs | fresh calls "
-            "readable after |",
+            "| `METRICSTORE_BACKFILL_HOURS_PER_RUN` | backfill runs | run p50 | total (× one run) | arrival runs | "
+            "fresh calls readable after |",
             "|---|---|---|---|---|---|",
-            row("1 (default)", one),
-            row(f"{hours} (one run, as before)", whole),
+            *rows,
             "",
-            f"- runs of one hour take **{result['total_ratio']}×** the time of one run over the range",
-            f"- same values and hourly aggregates both ways: {result['same_tables']}",
+            f"- same values and hourly aggregates as one run: {result['same_tables_as_one_run']}",
             f"- load average at the end: {result['load_average_end']}",
         ]
     )

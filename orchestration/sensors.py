@@ -3,8 +3,9 @@ open hour included, so that static metrics (and, for workspaces that ask for it,
 fresh within minutes instead of at the next hourly run.
 
 A sensor rather than declarative automation: the files are outside Dagster, so something has to look at the
-folder and say which hours changed; a sensor does that in one place, keeps what it has seen in its cursor, tags
-each run with the files that caused it, and can leave an hour alone while a run of it is still queued.
+folder and say which hours changed; a sensor does that in one place, keeps what it has seen (in a state file its
+cursor names: orchestration/sensor_state.py), tags each run with the files that caused it, and can leave an hour
+alone while a run of it is still queued.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from dagster import (
 
 from assets.partitions import hourly_partitions
 from assets.resources import ARRIVAL_TAG, FILES_TAG
-from metricstore.arrivals import MAX_FILES_PER_LOOK, SETTLE_SECONDS, SeenFile, ingested, look
+from metricstore.arrivals import MAX_FILES_PER_LOOK, SETTLE_SECONDS, ingested, look
 from metricstore.config import Settings
 from metricstore.windows import utc_now
 from orchestration.jobs import hourly_metrics
+from orchestration.sensor_state import load_seen, save_seen, state_folder
 
 PARTITION_TAG = "dagster/partition"
 # Arrival runs go before backfills and other runs waiting in the queue (higher runs first).
@@ -47,13 +49,14 @@ WAITING_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
     "queue is left to it. Files are read once settled (unchanged for 2 s); hidden files are still being written.",
 )
 def landing_files_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    cursor = json.loads(context.cursor) if context.cursor else None
+    cursor = json.loads(context.cursor) if context.cursor else {}
     settings = Settings.from_env()
-    if cursor is None:
-        seen, waiting = ingested(settings.published), {}
-    else:
-        seen = {path: SeenFile.from_json(v) for path, v in cursor["files"].items()}
-        waiting = cursor["waiting"]
+    number, waiting = cursor.get("state", 0), cursor.get("waiting", {})
+    seen = load_seen(number) if number else None
+    if seen is None:  # a first look (or its state file is gone): what the last published run had read
+        if number:
+            context.log.warning(f"state {number} of the cursor is gone from {state_folder()}: starting afresh")
+        seen, number = ingested(settings.published), 0
     found = look(settings.landing, seen, utc_now())
     for key, files in waiting.items():  # hours that had not opened yet at an earlier look
         found.hours.setdefault(key, []).extend(f for f in files if f not in found.hours.get(key, []))
@@ -69,9 +72,10 @@ def landing_files_sensor(context: SensorEvaluationContext) -> SensorResult | Ski
             context.log.info(f"{key}: a run is already queued and will read {len(files)} changed files")
             continue
         requests.append(arrival_request(key, files))
-    new_cursor = json.dumps(
-        {"files": {path: s.as_json() for path, s in sorted(found.seen.items())}, "waiting": still_waiting}
-    )
+    if found.seen != seen or not number:
+        number += 1
+        save_seen(found.seen, number)
+    new_cursor = json.dumps({"state": number, "files": len(found.seen), "waiting": still_waiting})
     if found.settling:
         context.log.info(f"{len(found.settling)} files changed less than {SETTLE_SECONDS:g} s ago: read later")
     if found.deferred:

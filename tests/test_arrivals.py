@@ -34,6 +34,7 @@ from metricstore.ingest import ingest_window
 from metricstore.windows import HOUR, TimeWindow, floor_hour, partition_key_for, utc_now
 from orchestration.definitions import defs
 from orchestration.jobs import hourly_metrics_schedule
+from orchestration.sensor_state import load_seen, state_folder
 from orchestration.sensors import landing_files_sensor
 from tests.conftest import REPO, event, write_landing
 
@@ -109,6 +110,7 @@ def test_a_file_still_being_written_under_a_hidden_name_is_read_by_no_run(
 def instance_env(tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch) -> DagsterInstance:
     monkeypatch.setenv("METRICSTORE_LANDING", str(landing))
     monkeypatch.setenv("METRICSTORE_WAREHOUSE", str(tmp_path / "wh.duckdb"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     return DagsterInstance.ephemeral()
 
 
@@ -126,7 +128,7 @@ def test_the_sensor_requests_each_touched_hour_once_and_leaves_a_queued_hour_to_
     assert [r.partition_key for r in requests] == [partition_key_for(now - HOUR), partition_key_for(now)]
     assert all(r.tags[ARRIVAL_TAG] == "true" and r.tags[FILES_TAG] == str(path) for r in requests)
     cursor = json.loads(result.cursor)
-    assert set(cursor["files"]) == {str(path)}
+    assert cursor["files"] == 1 and set(load_seen(cursor["state"]) or {}) == {str(path)}
 
     again = landing_files_sensor(build_sensor_context(instance=instance_env, cursor=result.cursor))
     assert not again.run_requests  # nothing changed
@@ -236,3 +238,45 @@ def test_any_number_of_arrival_runs_give_the_tables_of_one_run_after_all_files_l
         write_landing(Path(once.landing), f"call_intelligence/{i}.jsonl", lines)
     run(once, {})
     assert _tables(Path(arrivals.warehouse)) == _tables(Path(once.warehouse))
+
+
+def test_the_sensors_cursor_stays_small_and_a_tick_that_did_not_commit_is_looked_at_again(
+    landing: Path, instance_env: DagsterInstance
+) -> None:
+    now = floor_hour(utc_now())
+    paths = [
+        write_landing(landing, f"call_intelligence/{i:03d}.jsonl", [_call(i, now, ended=True)]) for i in range(200)
+    ]
+    for path in paths:
+        _settled(path)
+    first = landing_files_sensor(build_sensor_context(instance=instance_env))
+    assert [r.partition_key for r in first.run_requests] == [partition_key_for(now)]
+    assert len(first.cursor) < 100  # Dagster stores it with every tick: a number, not the 200 files
+    assert json.loads(first.cursor)["files"] == 200
+
+    # the tick with a new file fails before Dagster commits its cursor: the next look starts from the old one
+    newer = write_landing(landing, "call_intelligence/new.jsonl", [_call(999, now - HOUR, ended=True)])
+    _settled(newer)
+    lost = landing_files_sensor(build_sensor_context(instance=instance_env, cursor=first.cursor))
+    again = landing_files_sensor(build_sensor_context(instance=instance_env, cursor=first.cursor))
+    assert [r.partition_key for r in lost.run_requests] == [r.partition_key for r in again.run_requests]
+    assert [r.partition_key for r in again.run_requests] == [partition_key_for(now - HOUR)]
+    settled = landing_files_sensor(build_sensor_context(instance=instance_env, cursor=again.cursor))
+    assert not settled.run_requests and settled.cursor == again.cursor  # nothing changed: no new state
+    # the lost tick's state 2 was written again by the look after it; state 1 stays as the one before
+    assert sorted(p.name for p in state_folder().glob("seen-*.json")) == ["seen-1.json", "seen-2.json"]
+    _settled(write_landing(landing, "call_intelligence/newest.jsonl", [_call(1000, now, ended=True)]))
+    latest = landing_files_sensor(build_sensor_context(instance=instance_env, cursor=settled.cursor))
+    assert json.loads(latest.cursor)["state"] == 3
+    assert sorted(p.name for p in state_folder().glob("seen-*.json")) == ["seen-2.json", "seen-3.json"]
+
+
+def test_a_cursor_whose_state_is_gone_starts_from_what_was_published(
+    landing: Path, instance_env: DagsterInstance
+) -> None:
+    now = floor_hour(utc_now())
+    _settled(write_landing(landing, "call_intelligence/a.jsonl", [_call(1, now, ended=True)]))
+    result = landing_files_sensor(build_sensor_context(instance=instance_env, cursor='{"state": 7, "waiting": {}}'))
+    # nothing is published yet, so every file is new; the state starts again at 1
+    assert [r.partition_key for r in result.run_requests] == [partition_key_for(now)]
+    assert json.loads(result.cursor)["state"] == 1
