@@ -23,7 +23,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,16 @@ from typing import Any
 
 import duckdb
 
-from bench.freshness import PREFIX, bench_env, call_templates, land_call, latency_stats, poll_readable
+from bench.freshness import (
+    PREFIX,
+    bench_env,
+    call_templates,
+    event_hours,
+    land_call,
+    latency_stats,
+    poll_readable,
+    stop_daemon,
+)
 from bench.generate import REPO
 
 DEMO_HOURS = 24
@@ -90,7 +98,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             [bin_dir / "metricstore", "demo", "--hours", str(hours)],
             cwd=REPO, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
-        demo_hours = _demo_hours(Path(env["METRICSTORE_WAREHOUSE"]))
+        demo_hours = event_hours(Path(env["METRICSTORE_WAREHOUSE"]))
         templates = call_templates(demo_folder / "data" / "landing")
         sizes = QUICK_SIZES if quick else SIZES
         variants = {}
@@ -114,14 +122,6 @@ def run(quick: bool = False) -> dict[str, Any]:
             },
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
         }
-
-
-def _demo_hours(warehouse: Path) -> list[str]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT strftime(date_trunc('hour', occurred_at), '%Y-%m-%d-%H:00') FROM raw.events ORDER BY 1"
-        ).fetchall()
-    return [r[0] for r in rows]
 
 
 def _variant(
@@ -178,12 +178,7 @@ def _variant(
         ).stdout.strip()  # fmt: skip
     finally:
         stop.set()
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_daemon(daemon)
     runs = ended["runs"]
     lengths = [end - start for start, end, _ in runs if start and end]
     waits = sorted(readable[c] - landed[c] for c in readable if c in landed)

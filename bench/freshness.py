@@ -122,12 +122,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         stop.set()
         poller.join()
         wall_ended = time.time()
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_daemon(daemon)
         usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         listener.terminate()
         listener.wait(10)
@@ -153,6 +148,16 @@ def run(quick: bool = False) -> dict[str, Any]:
             "idempotence": equal,
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
         }
+
+
+def stop_daemon(daemon: subprocess.Popen[bytes]) -> None:
+    """Stop ``dagster-daemon`` and what it started (its own session): politely, then after a minute not."""
+    os.killpg(daemon.pid, signal.SIGTERM)
+    try:
+        daemon.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.wait()
 
 
 def bench_env(folder: Path) -> dict[str, str]:
@@ -244,7 +249,8 @@ def _runs(env: dict[str, str], since: float) -> dict[str, Any]:
     }
 
 
-def _partitions(warehouse: Path) -> list[str]:
+def event_hours(warehouse: Path) -> list[str]:
+    """The partition keys of the hours the warehouse holds events of."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         rows = conn.execute(
             "SELECT DISTINCT strftime(date_trunc('hour', occurred_at), '%Y-%m-%d-%H:00') FROM raw.events ORDER BY 1"
@@ -255,7 +261,7 @@ def _partitions(warehouse: Path) -> list[str]:
 def _idempotence(folder: Path, env: dict[str, str], bin_dir: Path, runs: dict[str, Any]) -> dict[str, Any]:
     """The hourly run of the live hours, then one run of everything in a new warehouse: the same tables?"""
     warehouse = Path(env["METRICSTORE_WAREHOUSE"])
-    hours = _partitions(warehouse)
+    hours = event_hours(warehouse)
     live = [h for h in hours if h >= datetime.fromtimestamp(runs["first_start"] or 0, UTC).strftime("%Y-%m-%d-%H:00")]
     for key in live:
         subprocess.run([bin_dir / "metricstore", "run", "--partition", key], env=env, check=True, capture_output=True)
