@@ -477,9 +477,20 @@ def test_every_free_tier_answer_carries_a_confidence() -> None:
 
 def test_a_bare_label_name_borrows_other_words_for_its_words() -> None:
     from metricstore.evaluation.local import label_document
+    from metricstore.evaluation.local.classification import score_labels, thesaurus_document
 
     labels: list[str | ClassLabel] = ["reportbrokensoftware", "softwareupdate"]
-    assert "crash" in label_document("reportbrokensoftware")
-    assert classify("my app keeps crashing with an error", labels)[0] == "reportbrokensoftware"
+    assert label_document("reportbrokensoftware") == "report broken software"
+    assert "crash" in thesaurus_document("reportbrokensoftware")
+    # the thesaurus's words rank the label first; alone (none of the name's own words) they weigh half, under
+    # the applicability threshold
+    assert score_labels(["my app keeps crashing with an error"], labels)[0].name == "reportbrokensoftware"
     described = ClassLabel(name="cancel", description="The customer ends the plan.", examples=[])
     assert label_document(described) == "cancel . The customer ends the plan."  # as its author wrote it
+
+
+def test_thesaurus_words_do_not_dilute_a_bare_names_own_words() -> None:
+    # "status" lends "update" to check-server-status; a customer's "update" still belongs to software-update,
+    # whose own name says it
+    labels: list[str | ClassLabel] = ["checkserverstatus", "softwareupdate"]
+    assert classify("hi\ni want to update outlook\njames", labels)[0] == "softwareupdate"

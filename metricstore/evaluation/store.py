@@ -20,9 +20,10 @@ from metricstore.evaluation.claude import CallRecord
 from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local/2"
+LOCAL_MODEL = "local/3"
 """The free tier's part of a cache key: bump it when the free tier answers differently, so that cached answers of
-the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences)."""
+the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences; 3: a bare
+label name matched on its words and on its thesaurus words as two cosines)."""
 
 
 def content_hash(data: Any) -> str:
