@@ -148,11 +148,11 @@ def _variant(
     readable: dict[str, float] = {}
     landed: dict[str, float] = {}
     stop = threading.Event()
+    poller = threading.Thread(
+        target=poll_readable, args=(folder / "data" / "published" / "warehouse.duckdb", readable, stop)
+    )
     try:
         time.sleep(20)  # the daemon up, the sensor's first look (the demo's files: nothing new)
-        poller = threading.Thread(
-            target=poll_readable, args=(folder / "data" / "published" / "warehouse.duckdb", readable, stop)
-        )
         poller.start()
         child = subprocess.Popen(
             [sys.executable, "-c", _BACKFILL, demo_hours[0], demo_hours[-1], str(WAIT_SECONDS)],
@@ -178,6 +178,8 @@ def _variant(
         ).stdout.strip()  # fmt: skip
     finally:
         stop.set()
+        if poller.is_alive():
+            poller.join()
         stop_daemon(daemon)
     runs = ended["runs"]
     lengths = [end - start for start, end, _ in runs if start and end]
