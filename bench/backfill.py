@@ -99,7 +99,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             cwd=REPO, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
         demo_hours = event_hours(Path(env["METRICSTORE_WAREHOUSE"]))
-        templates = call_templates(demo_folder / "data" / "landing")
+        templates = call_templates(demo_folder / "data" / "landing", Path(env["METRICSTORE_WAREHOUSE"]))
         sizes = QUICK_SIZES if quick else SIZES
         variants = {}
         for per_run in sizes:

@@ -82,7 +82,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "allow_private_addresses": True,
         }
         workspace_yaml.write_text(yaml.safe_dump(settings))
-        templates = call_templates(folder / "data" / "landing")
+        templates = call_templates(folder / "data" / "landing", Path(env["METRICSTORE_WAREHOUSE"]))
         landing = folder / "data" / "landing" / "call_intelligence" / "live"
         landing.mkdir(parents=True)
 
@@ -170,19 +170,27 @@ def bench_env(folder: Path) -> dict[str, str]:
     return env
 
 
-def call_templates(landing: Path) -> list[dict[str, Any]]:
-    """Snapshots of ended demo calls, to land again under new ids."""
+def call_templates(landing: Path, warehouse: Path) -> list[dict[str, Any]]:
+    """Snapshots of ended demo calls that ingestion accepted (the demo lands some broken lines on purpose, and a
+    copy of one would be quarantined, not measured), to land again under new ids."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        accepted = {r[0] for r in conn.execute("SELECT event_id FROM raw.events").fetchall()}
     found = []
     for path in sorted((landing / "call_intelligence").rglob("*.jsonl*")):
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as lines:
             for line in lines:
-                try:  # the demo lands some broken lines on purpose
+                try:
                     event = json.loads(line)
                 except ValueError:
                     continue
                 data = event.get("data") if isinstance(event, dict) else None
-                if isinstance(data, dict) and data.get("endTime") and event.get("workspace_id") == "ws_demo":
+                if (
+                    isinstance(data, dict)
+                    and data.get("endTime")
+                    and event.get("workspace_id") == "ws_demo"
+                    and event.get("event_id") in accepted
+                ):
                     found.append(event)
         if len(found) >= 200:
             break
