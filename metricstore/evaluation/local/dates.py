@@ -168,9 +168,10 @@ PAST_FIELD = re.compile(
     r"last\s+used|transactions?|debit\w*|damage\w*|broke\w*|crack\w*|filed|submitted|reported|born|birth\w*)",
     re.IGNORECASE,
 )
-# A sentence about what happened: a bare weekday in it is the last one.
+# A sentence about what happened: a bare weekday in it is the last one. Event verbs only: "I was wondering if my
+# flight on Friday ..." is not about the past.
 PAST_SENTENCE = re.compile(
-    r"\b(?:was|were|did|had|happened|occurred|ago|lost|stole|stolen|charged|used|bought|paid|debited|yesterday)\b",
+    r"\b(?:happened|occurred|ago|lost|stole|stolen|charged|used|bought|paid|debited|yesterday)\b",
     re.IGNORECASE,
 )
 # A sentence that commits to a day ahead ("I will call you back on Friday", "expect a call by the 4th").
