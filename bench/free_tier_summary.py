@@ -107,15 +107,24 @@ def _extraction(extraction: dict[str, Any], parts: list[str], targets: list[str]
     parts += [
         "",
         f"Dates said with digits or a month name: precision {_f(dates.get('calendar_precision'))}; "
-        f'{dates.get("relative_reported", 0)} reported dates were relative days ("yesterday", "last week"), '
+        f'{dates.get("relative_reported", 0)} reported dates were relative days ("yesterday", "two days ago"), '
         "which MultiDoGO's annotators almost never tag (17 of 1,207 date slots).",
-        "",
     ]
+    if dates.get("audited_precision") is not None:
+        low, high = dates.get("audited_interval") or (None, None)
+        parts.append(
+            f"Audited (a date right when it overlaps a slot or a hand audit of the reports that overlap none judged "
+            f"it right; {dates.get('audit_covered', 0)} of {dates.get('unmatched', 0)} unmatched reports read): "
+            f"precision {_f(dates['audited_precision'])} [{_f(low)}, {_f(high)}], n {dates['reported']:,}."
+        )
+    parts.append("")
     for kind, f in extraction["per_type"].items():
         precision = f["precision"] or 0.0
         targets.append(
             f"- extraction precision ≥ {EXTRACTION_PRECISION} for {kind}: {_met(precision >= EXTRACTION_PRECISION)} "
-            f"({precision:.3f}, recall {_f(f['recall'])})"
+            f"({precision:.3f}, recall {_f(f['recall'])}"
+            + (f"; audited {_f(f['audited_precision'])}" if f.get("audited_precision") is not None else "")
+            + ")"
         )
 
 

@@ -259,6 +259,62 @@ def test_a_stated_promised_date_is_found() -> None:
     assert extract(past, PROMISE, REFERENCE) == {"callback_date": None}  # a promise lies ahead
 
 
+CHARGE = fields(("charge_date", "date", "The date the customer was charged."))
+ANY_DATE = fields(("d", "date", "A date the customer gives."))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "assistant: Hi, how are you today?\nuser: I'm good, how are you doing today",
+        "assistant: I'll be happy to help you today. Thanks for calling us today!",
+        "assistant: Great, that's all for today. Have a nice day!",
+        "user: we offer same day delivery every day, and these days nowadays it gets better day by day",
+        "user: it took two days and then another week, for a week now",
+    ],
+)
+def test_small_talk_and_durations_are_not_dates(text: str) -> None:
+    assert extract(text, PROMISE + ANY_DATE, REFERENCE) == {"callback_date": None, "d": None}
+
+
+def test_a_callback_promised_for_tomorrow_is_a_promised_date() -> None:
+    text = "assistant: How can I help you today?\nuser: my card is blocked\nassistant: I'll call you back tomorrow."
+    assert extract(text, PROMISE, REFERENCE) == {"callback_date": "2024-03-14"}
+
+
+def test_a_charge_yesterday_fills_a_charge_date_not_a_callback_date() -> None:
+    text = "user: I was charged twice yesterday.\nassistant: I see, sorry about that."
+    assert extract(text, CHARGE + PROMISE, REFERENCE) == {"charge_date": "2024-03-12", "callback_date": None}
+    ahead = "user: I'll be charged tomorrow, please stop it."
+    assert extract(ahead, CHARGE, REFERENCE) == {"charge_date": None}  # a charge date lies behind
+    weekday = "user: I was charged on Monday for nothing."  # the Monday gone, not the next one
+    assert extract(weekday, CHARGE, REFERENCE) == {"charge_date": "2024-03-11"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("user: I haven't had any service in two days", None),  # a span, not two days ahead
+        ("user: my bill last month was wrong", None),  # a month names no day
+        ("user: I want to travel next week", None),
+        ("user: it happened two weeks ago", "2024-02-28"),
+        ("user: my car had an accident in two weeks ago", "2024-02-28"),
+        ("user: not yesterday, the day before yesterday", "2024-03-11"),
+        ("user: it was charged yesterday, March 10th", "2024-03-10"),  # the calendar date restates it
+        ("user: I was born June 12th 1953 and I lost my card on March 3rd", "2024-03-03"),
+        ("user: my flight is on friday", "2024-03-15"),
+    ],
+)
+def test_a_date_names_a_day_of_the_request(text: str, value: str | None) -> None:
+    assert extract(text, ANY_DATE, REFERENCE) == {"d": value}
+
+
+def test_a_birth_date_fills_only_a_birth_field() -> None:
+    text = "user: I was born June 12th 1953."
+    assert extract(text, fields(("dob", "date", "The customer's date of birth.")), REFERENCE) == {"dob": "1953-06-12"}
+    assert extract(text, ANY_DATE, REFERENCE) == {"d": None}
+
+
 def test_extract_a_value_asked_about_is_not_stated() -> None:
     asked = "assistant: Is your order number 5548213?\nuser: I don't know"
     assert extract(asked, fields(("order", "id", "the order number")), REFERENCE) == {"order": None}

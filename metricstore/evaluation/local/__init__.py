@@ -10,11 +10,12 @@
   position-weighted mean similarity wins; it applies when its best single line reaches
   :data:`CLASSIFY_THRESHOLD`, else the answer is "not applicable". Both knobs are chosen by leave-one-domain-out
   cross-validation on MultiDoGO (``bench/free_tier.py``).
-- ``ai_extract`` (:mod:`.extraction`, :mod:`.patterns`): typed fields found by patterns and well-kept parsers:
-  dateparser, phonenumbers, price-parser, and small heuristics for ids, names, numbers and text. A value counts
-  only where it is stated (not asked about), in the role the field describes: a date field about a promise is
-  read from a sentence that commits to it, "today" only beside a word of the field, digits as an id only after a
-  word that makes them one.
+- ``ai_extract`` (:mod:`.extraction`, :mod:`.dates`, :mod:`.patterns`): typed fields found by patterns and
+  well-kept parsers: dateparser, phonenumbers, price-parser, and small heuristics for ids, names, numbers and
+  text. A value counts only where it is stated (not asked about), in the role the field describes: a date field
+  about a promise is read from a sentence that commits to it, "today" only beside a word of the field and never
+  in small talk, a date only where it names a day (not "last month", not a span), on the side of today the
+  field's event lies (a charge behind, a promise ahead), digits as an id only after a word that makes them one.
 - ``ai_query`` needs a language model: the free tier answers it with an error.
 
 Every answer carries a confidence in [0, 1] from its score's margin: sentiment, the distance to the nearest cut;

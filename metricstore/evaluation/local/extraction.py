@@ -5,16 +5,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import time as dtime
+from datetime import datetime
 
 from metricstore.definitions import ExtractField
 from metricstore.evaluation.base import Turn
+from metricstore.evaluation.local.dates import (
+    BIRTH_FIELD,
+    COMMITMENT,
+    COMMITMENT_FIELD,
+    FUTURE_FIELD,
+    PAST_FIELD,
+    PAST_SENTENCE,
+    Moment,
+    moments,
+)
 from metricstore.evaluation.local.patterns import (
     AMOUNT,
-    BARE_ORDINAL,
-    DATE,
-    DATE_TIME_GAP,
     EMAIL,
     GENERIC_CUES,
     ID,
@@ -31,8 +37,6 @@ from metricstore.evaluation.local.patterns import (
     SPEAKING_DAY,
     SPECIFIC_ID_CUE,
     SPOKEN_EMAIL,
-    TIME,
-    WEEKDAY,
 )
 from metricstore.evaluation.local.text import (
     _ROLE_PREFIX,
@@ -44,7 +48,7 @@ from metricstore.evaluation.local.text import (
     name_words,
 )
 
-EXTRACT_MODEL = "local/extract/2"
+EXTRACT_MODEL = "local/extract/3"
 
 
 @dataclass(frozen=True)
@@ -80,75 +84,6 @@ class Extracted:
 
 def _overlaps(c: _Candidate, spans: Sequence[_Candidate]) -> bool:
     return any(c.line == s.line and c.start < s.end and s.start < c.end for s in spans)
-
-
-def _parse_time(match: re.Match[str]) -> dtime | None:
-    hour_ampm, minute_ampm, ampm, hour_24, minute_24, hour_clock, word = match.groups()
-    if word:
-        return dtime(0, 0) if word.lower() == "midnight" else dtime(12, 0)
-    if hour_ampm:
-        hour, minute = int(hour_ampm), int(minute_ampm or 0)
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
-    elif hour_24:
-        hour, minute = int(hour_24), int(minute_24)
-    else:
-        hour, minute = int(hour_clock), 0
-    return dtime(hour, minute) if hour < 24 and minute < 60 else None
-
-
-def _parse_date(text: str, reference: datetime) -> date | None:
-    import dateparser
-
-    cleaned = re.sub(r"^(?:on|the)\s+", "", text.strip(), flags=re.IGNORECASE)
-    cleaned = re.sub(r"^coming\s+", "next ", cleaned, flags=re.IGNORECASE)
-    bare = BARE_ORDINAL.match(text.strip())
-    if bare:  # "the 9th": that day of the reference month (dateparser reads it as a month)
-        try:
-            return reference.date().replace(day=int(bare.group(1)))
-        except ValueError:
-            return None
-    weekday = re.search(WEEKDAY, cleaned, re.IGNORECASE) and not re.match(r"last\b", cleaned, re.IGNORECASE)
-    settings = {
-        "RELATIVE_BASE": reference,
-        "PREFER_DATES_FROM": "future" if weekday else "current_period",
-        "RETURN_AS_TIMEZONE_AWARE": False,
-        "DATE_ORDER": "MDY",
-    }
-    parsed = dateparser.parse(cleaned, languages=["en"], settings=settings)
-    return parsed.date() if parsed else None
-
-
-def _moments(lines: Sequence[_Line], reference: datetime) -> list[tuple[_Candidate, date | None, dtime | None]]:
-    """Date and time expressions, an adjacent date and time merged into one."""
-    found: list[tuple[_Candidate, date | None, dtime | None]] = []
-    for i, line in enumerate(lines):
-        dates = []
-        for m in DATE.finditer(line.text):
-            day = _parse_date(m.group(0), reference)
-            if day is not None:
-                dates.append((m.start(), m.end(), day))
-        times = []
-        for m in TIME.finditer(line.text):
-            clock = _parse_time(m)
-            inside_date = any(s < m.end() and m.start() < e for s, e, _ in dates)
-            if clock is not None and not inside_date:
-                times.append((m.start(), m.end(), clock))
-        used_times: set[int] = set()
-        for start, end, day in dates:
-            clock, span = None, (start, end)
-            for k, (t_start, t_end, t_clock) in enumerate(times):
-                gap = line.text[end:t_start] if t_start >= end else line.text[t_end:start] if t_end <= start else "x"
-                if k not in used_times and DATE_TIME_GAP.match(gap):
-                    clock, span = t_clock, (min(start, t_start), max(end, t_end))
-                    used_times.add(k)
-                    break
-            found.append((_Candidate(i, span[0], span[1], line.text[span[0] : span[1]]), day, clock))
-        for k, (t_start, t_end, t_clock) in enumerate(times):
-            if k not in used_times:
-                found.append((_Candidate(i, t_start, t_end, line.text[t_start:t_end]), None, t_clock))
-    return sorted(found, key=lambda item: (item[0].line, item[0].start))
 
 
 def _phones(lines: Sequence[_Line], region: str) -> list[_Candidate]:
@@ -282,22 +217,49 @@ def _cue_score(candidate: _Candidate, lines: Sequence[_Line], cues: set[str]) ->
     return 0.5 if hits(text) else 0.0
 
 
-# A field about something promised or scheduled ("the date of a promised callback") ...
-_COMMITMENT_FIELD = re.compile(
-    r"\b(?:promis\w*|call\s*-?\s*backs?|callbacks?|follow\w*|deadline|due|commit\w*|appointments?|schedul\w*|"
-    r"return\s+call|get\s+back|next\s+contact)",
-    re.IGNORECASE,
-)
-# ... is read only from a sentence that commits to it ("I will call you back on Friday", "expect a call by the 4th").
-_COMMITMENT = re.compile(
-    r"\b(?:will|shall|going\s+to|expect|promise\w*|follow(?:ing)?\s+up|get\s+back|call\s+(?:you\s+)?back|"
-    r"reach\s+out|be\s+in\s+touch|scheduled?|booked|appointment|by)\b|\w'll\b",
-    re.IGNORECASE,
-)
-
-
 def _is_commitment_field(field: ExtractField) -> bool:
-    return bool(_COMMITMENT_FIELD.search(f"{name_words(field.name)} {field.description}"))
+    return bool(COMMITMENT_FIELD.search(f"{name_words(field.name)} {field.description}"))
+
+
+def _tense(field: ExtractField) -> str:
+    """ "ahead" for a field about a promise, a booking or a trip; "behind" for one about a charge, a loss or an
+    incident; "" when its description says neither (or both)."""
+    words = f"{name_words(field.name)} {field.description}"
+    if COMMITMENT_FIELD.search(words):
+        return "ahead"
+    ahead, behind = bool(FUTURE_FIELD.search(words)), bool(PAST_FIELD.search(words))
+    return "ahead" if ahead and not behind else "behind" if behind and not ahead else ""
+
+
+def _dated(field: ExtractField, said: Sequence[Moment], rows: Sequence[_Line], reference: datetime) -> list[_Candidate]:
+    """The field's date (or datetime) candidates: only words that name a day of the request, a birth date only
+    for a field about a birth, and the day on the side of today the field's event lies (a bare weekday in a
+    sentence about what happened is the last one)."""
+    tense = _tense(field)
+    births = bool(BIRTH_FIELD.search(f"{name_words(field.name)} {field.description}"))
+    today = reference.date()
+    found = []
+    for m in said:
+        if m.day is None:
+            if field.type == "datetime" and m.clock is not None and tense != "behind":
+                value = datetime.combine(today, m.clock).isoformat(timespec="minutes")
+                found.append(_Candidate(m.line, m.start, m.end, value))
+            continue
+        if not m.names_a_day or (m.birth and not births):
+            continue
+        past = tense == "behind" or (
+            not tense and PAST_SENTENCE.search(_sentence_at(rows[m.line].text, m.start)) is not None
+        )
+        day = m.past_day if past and m.past_day is not None else m.day
+        if (tense == "ahead" and day < today) or (tense == "behind" and day > today):
+            continue
+        value = (
+            day.isoformat()
+            if field.type == "date" or m.clock is None
+            else datetime.combine(day, m.clock).isoformat(timespec="minutes")
+        )
+        found.append(_Candidate(m.line, m.start, m.end, value))
+    return found
 
 
 def _speaking_day(candidate: _Candidate, lines: Sequence[_Line]) -> bool:
@@ -375,31 +337,19 @@ def extract_details(
     emails = _emails(rows)
     phones = _phones(rows, region) if wanted & {"phone", "id", "number"} else []
     amounts = _amounts(rows) if wanted & {"amount", "number", "id"} else []
-    moments = _moments(rows, reference) if wanted & {"date", "time", "datetime", "id", "number"} else []
+    said = moments([r.text for r in rows], reference) if wanted & {"date", "time", "datetime", "id", "number"} else []
     strong_phones = [p for p in phones if p.prior > 0]
-    moment_spans = [m for m, _, _ in moments]
+    moment_spans = [_Candidate(m.line, m.start, m.end, "") for m in said]
     ids = _ids(rows, [*emails, *strong_phones, *amounts, *moment_spans]) if wanted & {"id", "number"} else []
     candidates: dict[str, list[_Candidate]] = {
         "email": emails,
         "phone": phones,
         "amount": amounts,
         "id": ids,
-        "date": [_Candidate(c.line, c.start, c.end, day.isoformat()) for c, day, _ in moments if day is not None],
         "time": [
-            _Candidate(c.line, c.start, c.end, clock.isoformat(timespec="minutes"))
-            for c, _, clock in moments
-            if clock is not None
-        ],
-        "datetime": [
-            _Candidate(
-                c.line,
-                c.start,
-                c.end,
-                datetime.combine(day or reference.date(), clock).isoformat(timespec="minutes")
-                if clock is not None
-                else (day or reference.date()).isoformat(),
-            )
-            for c, day, clock in moments
+            _Candidate(m.line, m.start, m.end, m.clock.isoformat(timespec="minutes"))
+            for m in said
+            if m.clock is not None
         ],
     }
     if "number" in wanted:
@@ -419,15 +369,17 @@ def extract_details(
             continue
         cues = _cue_words(field)
         commitment = field.type in ("date", "time", "datetime") and _is_commitment_field(field)
-        pool = [c for c in candidates.get(field.type, []) if _stated(c, rows)]
+        found = (
+            _dated(field, said, rows, reference) if field.type in ("date", "datetime") else candidates.get(field.type)
+        )
+        pool = [c for c in found or [] if _stated(c, rows)]
         if field.type in ("date", "time", "datetime") and not commitment:
             # "today": only where the sentence ties it to the field (a description word beside it)
             pool = [c for c in pool if not _speaking_day(c, rows) or _cue_score(c, rows, cues) >= 1]
         if field.type == "id":
             pool = [c for c in pool if _reads_as_id(c, rows, phones)]
         if commitment:  # a promised date is said as a commitment, and lies ahead
-            pool = [c for c in pool if _COMMITMENT.search(_sentence_at(rows[c.line].text, c.start))]
-            pool = [c for c in pool if str(c.value)[:10] >= reference.date().isoformat()]
+            pool = [c for c in pool if COMMITMENT.search(_sentence_at(rows[c.line].text, c.start))]
         if not pool:
             results[field.name] = Extracted(None)
             continue

@@ -23,8 +23,9 @@ DATE = re.compile(
             rf"\b{_MONTH}\s+(?:the\s+)?{_ORDINAL_DAY}\b(?:,?\s+{_YEAR}\b)?",
             rf"\b(?:the\s+)?{_ORDINAL_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR}\b)?",
             rf"\b(?:(?:next|last|this|coming)\s+)?{WEEKDAY}\b",
-            r"\b(?:the\s+day\s+after\s+tomorrow|the\s+day\s+before\s+yesterday|today|tomorrow|tonight|yesterday)\b",
-            rf"\bin\s+{_COUNT}\s+(?:days?|weeks?|months?|years?)\b",
+            r"\b(?:(?:the\s+)?day\s+after\s+tomorrow|(?:the\s+)?day\s+before\s+yesterday|today|tomorrow|tonight|"
+            r"yesterday)\b",
+            rf"\bin\s+{_COUNT}\s+(?:days?|weeks?|months?|years?)\b(?!\s+ago\b)",
             rf"\b{_COUNT}\s+(?:days?|weeks?|months?|years?)\s+ago\b",
             r"\b(?:next|last|this)\s+(?:week|month|year)\b",
             r"\bthe\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b",
@@ -77,6 +78,27 @@ SPEAKING = re.compile(r"\b([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?)\s+(?:speaking|h
 SPEAKING_DAY = re.compile(
     r"^(?:(?:for|on|by|until)\s+)?(?:today|tonight|this\s+(?:morning|afternoon|evening))$", re.IGNORECASE
 )
+# Words that name a stretch of time, not a day: "last month", "next week", "in two years", "3 months ago".
+PERIOD = re.compile(
+    rf"^(?:(?:next|last|this|coming)\s+(?:week|month|year)|in\s+{_COUNT}\s+(?:months?|years?)|"
+    rf"{_COUNT}\s+(?:months?|years?)\s+ago)$",
+    re.IGNORECASE,
+)
+# Before "in two days": the words that make it a span ("I haven't had service in two days", "third time in a week").
+SPAN_CUE = re.compile(r"\b(?:not|never|no|first\s+time|times?|only|at\s+least)\b|n't\b", re.IGNORECASE)
+# Before "today": small talk ("how can I help you today", "how are you doing today", "thanks for calling today",
+# "that's all for today").
+SMALL_TALK = re.compile(
+    r"(?:\b(?:help|assist|serve|support)\s+(?:you|u)(?:\s+with)?|\bfor\s+you|"
+    r"\b(?:are|is)\s+(?:you|it|things|everything|your\s+day)(?:\s+(?:doing|going|feeling))?|"
+    r"\bfor\s+(?:call|contact|chat|reach|writ|visit|choos|join)\w*(?:\s+(?:us|me|in|out|with\s+(?:us|me)))*|"
+    r"\b(?:that's|that\s+is|that\s+will\s+be|that'll\s+be|is\s+that)\s+(?:all|it|everything)(?:\s+for)?)\s*,?\s*$",
+    re.IGNORECASE,
+)
+# Before a date: a denial ("not yesterday, the day before").
+NEGATED = re.compile(r"(?:\bnot|n't)\s+(?:a\s+|on\s+|by\s+)?$", re.IGNORECASE)
+# Before a date: a birth ("born June 12th 1953", "date of birth 4/2/1980").
+BIRTH_CUE = re.compile(r"\b(?:born|birth|birthday|dob)\b", re.IGNORECASE)
 # Words that say a number is a reference (an id) ...
 _SPECIFIC_ID_WORDS = (
     r"id|ref|reference|confirmation|order|booking|reservation|account|acct|claim|policy|ticket|case|card|"
@@ -88,7 +110,7 @@ SPECIFIC_ID_CUE = re.compile(rf"\b(?:{_SPECIFIC_ID_WORDS})\b|#", re.IGNORECASE)
 # Words that say a number is something else than an id.
 NOT_ID_CUE = re.compile(
     r"\b(?:phone|mobile|cell|telephone|contact|call|reach|zip|zipcode|postal|postcode|pin|password|passcode|ssn|social|dollars?|bucks|"
-    r"amount|born|birth|birthday|age|years?|street|road|avenue|apartment|apt)\b",
+    r"amount|born|birth|birthday|age|years?|street|road|avenue|apartment|apt|date|dated|dob)\b",
     re.IGNORECASE,
 )
 NOT_NAMES = frozenset(
