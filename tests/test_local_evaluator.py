@@ -550,3 +550,22 @@ def test_thesaurus_words_do_not_dilute_a_bare_names_own_words() -> None:
     # whose own name says it
     labels: list[str | ClassLabel] = ["checkserverstatus", "softwareupdate"]
     assert classify("hi\ni want to update outlook\njames", labels)[0] == "softwareupdate"
+
+
+def test_a_customers_words_are_also_read_in_the_thesauruss_head_words() -> None:
+    from metricstore.evaluation.local.classification import _similarities, label_similarities
+    from metricstore.evaluation.local.thesaurus import request_words
+
+    assert "broken" in request_words("my app keeps crashing").split()
+    assert request_words("what is it about") == ""  # stop words ("what", "is", "about") alone say nothing
+    assert request_words("sign me up") == "start"
+    assert request_words("cancel it") == "stop close"  # the text's own words are not added again
+    # described labels whose texts share the object: the customer's "terminate" reaches "cancel" only as read
+    labels: list[str | ClassLabel] = [
+        ClassLabel(name="new_plan", description="Customer signs up for a plan.", examples=["i want my plan"]),
+        ClassLabel(name="cancel_plan", description="Customer ends a plan.", examples=["cancel it"]),
+    ]
+    text = ["please terminate my plan"]
+    assert _similarities(text, labels)[0].argmax() == 0  # as said: the object words decide, wrongly
+    assert label_similarities(text, labels)[0].argmax() == 1
+    assert classify("please terminate my plan", labels)[0] == "cancel_plan"

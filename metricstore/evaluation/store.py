@@ -20,10 +20,12 @@ from metricstore.evaluation.claude import CallRecord
 from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local/3"
+LOCAL_MODEL = "local/4"
 """The free tier's part of a cache key: bump it when the free tier answers differently, so that cached answers of
 the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences; 3: a bare
-label name matched on its words and on its thesaurus words as two cosines)."""
+label name matched on its words and on its thesaurus words as two cosines; 4: a date must name a day of the
+request on the side of today its field describes, and a customer's words are also read in the thesaurus's head
+words)."""
 
 
 def content_hash(data: Any) -> str:

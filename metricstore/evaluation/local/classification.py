@@ -9,7 +9,7 @@ from typing import Any
 
 from metricstore.definitions import ClassLabel
 from metricstore.evaluation.local.text import _lines, _normalize, _sentences, name_words
-from metricstore.evaluation.local.thesaurus import synonyms
+from metricstore.evaluation.local.thesaurus import request_words, synonyms
 
 CLASSIFY_THRESHOLD = 0.30
 """Best single-line similarity (:func:`label_similarities`) a label needs to apply. The MultiDoGO bench's
@@ -23,7 +23,7 @@ POSITION_DECAY = 0.6
 decay in 0.5-0.7; character 4-6-grams beat 3-5-grams and word n-grams there too (word n-grams miss glued names
 such as ``getboardingpass``)."""
 
-CLASSIFY_MODEL = "local/tfidf-classifier/3"
+CLASSIFY_MODEL = "local/tfidf-classifier/4"
 
 
 _NAMING_WORDS = frozenset({"intent", "intents", "label", "class", "category", "reason", "type"})
@@ -76,17 +76,31 @@ class LabelScore:
 
 
 def label_similarities(texts: Sequence[str], labels: Sequence[str | ClassLabel]) -> Any:
-    """Similarity of every text (row) with every label (column), as a dense array: its cosine with what the label's
-    author wrote (:func:`label_document`); for a bare name, the mean of that and its cosine with the name's other
-    words (:func:`thesaurus_document`). Two cosines, not one document: the thesaurus's words then do not dilute
-    the name's own words (MultiDoGO, leave-one-domain-out, full run: bare names 0.735 → 0.752). Described labels
-    are left as their author wrote them: the thesaurus, as a document of its own too, raised the terse set but
-    lowered the demo's ``contact_reason`` (more answers not applicable)."""
+    """Similarity of every text (row) with every label (column), as a dense array: the mean of the text's
+    similarity as said and as the thesaurus reads it (:func:`_similarities` of the text and of the text with its
+    :func:`~.thesaurus.request_words`, "my app keeps crashing" also as "broken"), so that a customer's words meet
+    the words labels are written in. MultiDoGO, leave-one-domain-out (400 conversations per domain): names 0.755
+    → 0.766, own 0.837 → 0.840, terse 0.775 → 0.820; the read text alone (no mean) did worse on every set."""
+    said = _similarities(list(texts), labels)
+    read = [f"{text} . {extra}" if (extra := request_words(text)) else text for text in texts]
+    changed = [i for i, text in enumerate(texts) if read[i] != text]
+    if changed:
+        said[changed] = (said[changed] + _similarities([read[i] for i in changed], labels)) / 2
+    return said
+
+
+def _similarities(texts: list[str], labels: Sequence[str | ClassLabel]) -> Any:
+    """Every text's cosine with what the label's author wrote (:func:`label_document`); for a bare name, the mean
+    of that and its cosine with the name's other words (:func:`thesaurus_document`). Two cosines, not one
+    document: the thesaurus's words then do not dilute the name's own words (MultiDoGO, leave-one-domain-out, full
+    run: bare names 0.735 → 0.752). Described labels are left as their author wrote them: the thesaurus, as a
+    document of its own too, raised the terse set but lowered the demo's ``contact_reason`` (more answers not
+    applicable)."""
     bare = [j for j, label in enumerate(labels) if isinstance(label, str)]
     vectorizer, written, thesaurus = _label_model(
         tuple(label_document(label) for label in labels), tuple(thesaurus_document(labels[j]) for j in bare)
     )
-    queries = vectorizer.transform(list(texts))
+    queries = vectorizer.transform(texts)
     sims = (queries @ written.T).toarray()
     if thesaurus is not None:
         sims[:, bare] = (sims[:, bare] + (queries @ thesaurus.T).toarray()) / 2

@@ -7,6 +7,9 @@ change, states such as broken or lost, business nouns such as bill or order); wo
 from __future__ import annotations
 
 import re
+from functools import cache
+
+from metricstore.evaluation.local.text import _stop_words
 
 # word (as it appears in label names) → words and phrases that say the same in a request
 THESAURUS: dict[str, str] = {
@@ -59,3 +62,29 @@ def synonyms(words: str) -> str:
             if other not in seen and other not in words.split():
                 seen.append(other)
     return " ".join(seen)
+
+
+@cache
+def _heads() -> dict[str, tuple[str, ...]]:
+    """Every word of an entry (less stop words: "up", "of", "not" say nothing alone) → the head words whose entry
+    holds it ("crashing" → broken; "terminate" → cancel, close)."""
+    stop = _stop_words()
+    heads: dict[str, list[str]] = {}
+    for head, entry in THESAURUS.items():
+        for word in re.findall(r"[a-z]+", entry):
+            if word not in stop and head not in heads.setdefault(word, []):
+                heads[word].append(head)
+    return {word: tuple(found) for word, found in heads.items()}
+
+
+def request_words(text: str) -> str:
+    """The head words the thesaurus has for the words of ``text`` (lower-cased), deduplicated, less those the text
+    already holds: the request said in the words label names use ("my app keeps crashing" → broken)."""
+    words = re.findall(r"[a-z]+", text.lower())
+    heads = _heads()
+    found: list[str] = []
+    for word in words:
+        for head in heads.get(word, ()):
+            if head not in found and head not in words:
+                found.append(head)
+    return " ".join(found)
