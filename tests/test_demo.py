@@ -13,7 +13,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from metricstore.demo import DEMO_WORKSPACE, DemoManifest, read_demo_manifest, write_demo_landing
+from metricstore.demo import read_demo_manifest, write_demo_landing
+from metricstore.demo.manifest import DEMO_WORKSPACE, DemoManifest
 
 END = datetime(2026, 11, 20, 12, 0)
 SOURCES = (
