@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.free_tier_common import (
     DATASETS,
@@ -54,7 +54,16 @@ from metricstore.evaluation.local import (
     POSITIVE_THRESHOLD,
     SENTIMENT_MODEL,
 )
-from metricstore.evaluation.local.classification import classify_confidence, label_similarities, rank_labels
+from metricstore.evaluation.local.classification import (
+    KINDS_WEIGHT,
+    blend_kinds,
+    classify_confidence,
+    kinds_similarities,
+    label_similarities,
+    rank_labels,
+    read_similarities,
+)
+from metricstore.evaluation.local.hypernyms import HYPERNYM_LEVELS
 from metricstore.evaluation.local.sentiments import dialogue_score, sentiment_confidence, sentiment_label
 
 __all__ = ["DATASETS", "MULTIDOGO_INTENTS", "customer_text", "macro_f1", "multidogo_labels", "rating_sentiment"]
@@ -62,6 +71,11 @@ __all__ = ["DATASETS", "MULTIDOGO_INTENTS", "customer_text", "macro_f1", "multid
 MULTIDOGO_INTENTS = OWN  # the project's own descriptions (the name the tests and older notes use)
 QUICK_PER_DOMAIN = 100
 DECAYS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# (hypernym levels, weight) of a bare name's blend with its text read with what its nouns are kinds of; (0, 0.0)
+# is no blend
+KINDS = ((0, 0.0), *((levels, weight) for levels in (1, 2, 3, 4) for weight in (0.25, 1 / 3, 0.5)))
+SHIPPED_KINDS = (HYPERNYM_LEVELS, KINDS_WEIGHT)
+Knob = TypeVar("Knob")
 THRESHOLDS = tuple(round(0.1 + 0.02 * k, 2) for k in range(21))  # 0.10 … 0.50
 
 
@@ -94,8 +108,9 @@ def _intent_rows(path: Path, quick: bool) -> tuple[dict[str, list[dict[str, Any]
 def _scored(
     by_domain: dict[str, list[dict[str, Any]]], intents: dict[str, list[str]]
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """(label set, domain) → per conversation: gold, and per decay the top label, its confidence and the best
-    line's similarity to its own domain's labels and to the next domain's."""
+    """(label set, domain) → per conversation: gold, and per (hypernym levels, weight, decay) the top label, its
+    confidence and the best line's similarity; and the best line's similarity to its own domain's labels and to
+    the next domain's (the shipped method)."""
     domains = sorted(by_domain)
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for kind in LABEL_SETS:
@@ -103,29 +118,41 @@ def _scored(
             labels = multidogo_labels(domain, intents[domain], described=kind)
             other = domains[(k + 1) % len(domains)]
             other_labels = multidogo_labels(other, intents[other], described=kind)
+            bare = any(isinstance(label, str) for label in labels)
+            rows = [customer_turns(r) for r in by_domain[domain]]
+            turns = [t for conversation in rows for t in conversation]  # similarities are per line: one batch
+            read = read_similarities(turns, labels)
+            kinds = {levels: kinds_similarities(turns, labels, levels, read) for levels in {lv for lv, _ in KINDS}}
+            other_sims = label_similarities(turns, other_labels)
             items = []
-            for r in by_domain[domain]:
-                turns = customer_turns(r)
-                sims = label_similarities(turns, labels)
-                per_decay = {}
-                for decay in DECAYS:
-                    ranked = rank_labels(sims, labels, decay=decay)
-                    per_decay[decay] = (ranked[0].name, classify_confidence(ranked), ranked[0].peak)
+            start = 0
+            for r, conversation in zip(by_domain[domain], rows, strict=True):
+                lines = slice(start, start + len(conversation))
+                start += len(conversation)
+                by: dict[tuple[int, float, float], tuple[str, float, float]] = {}
+                for levels, weight in KINDS if bare else [(0, 0.0)]:
+                    sims = blend_kinds(read[lines], kinds[levels][lines], labels, weight)
+                    for decay in DECAYS:
+                        ranked = rank_labels(sims, labels, decay=decay)
+                        by[levels, weight, decay] = (ranked[0].name, classify_confidence(ranked), ranked[0].peak)
+                if not bare:  # the blend touches bare names only: every variant ranks as the text read
+                    by |= {(lv, w, d): by[0, 0.0, d] for lv, w in KINDS for d in DECAYS}
+                shipped = blend_kinds(read[lines], kinds[HYPERNYM_LEVELS][lines], labels, KINDS_WEIGHT)
                 items.append(
                     {
                         "gold": r["labels"]["primary_intent"],
                         "split": r["source"].get("split"),
-                        "by_decay": per_decay,
-                        "own_peak": float(sims.max()),
-                        "other_peak": float(label_similarities(turns, other_labels).max()),
+                        "by": by,
+                        "own_peak": float(shipped.max()),
+                        "other_peak": float(other_sims[lines].max()),
                     }
                 )
             out[kind, domain] = items
     return out
 
 
-def _accuracy_at(items: Sequence[dict[str, Any]], decay: float) -> float:
-    return accuracy([i["gold"] for i in items], [i["by_decay"][decay][0] for i in items])
+def _accuracy_at(items: Sequence[dict[str, Any]], knobs: tuple[int, float, float]) -> float:
+    return accuracy([i["gold"] for i in items], [i["by"][knobs][0] for i in items])
 
 
 def _balanced_at(items: Sequence[dict[str, Any]], cut: float) -> float:
@@ -134,9 +161,16 @@ def _balanced_at(items: Sequence[dict[str, Any]], cut: float) -> float:
     return round((accepted + rejected) / 2, 4)
 
 
-def _choose(pool: dict[str, list[dict[str, Any]]], grid: Sequence[float], figure: Any) -> float:
+def _choose(pool: dict[str, list[dict[str, Any]]], grid: Sequence[Knob], figure: Any) -> Knob:
     """The grid value with the best worst-label-set figure on the pooled conversations (ties: the first)."""
     return max(grid, key=lambda v: min(figure(pool[kind], v) for kind in LABEL_SETS))
+
+
+def _choose_knobs(pool: dict[str, list[dict[str, Any]]]) -> tuple[int, float, float]:
+    """(hypernym levels, weight, decay): the decay with the shipped blend, then the blend at that decay."""
+    decay = _choose(pool, DECAYS, lambda items, d: _accuracy_at(items, (*SHIPPED_KINDS, d)))
+    levels, weight = _choose(pool, KINDS, lambda items, k: _accuracy_at(items, (*k, decay)))
+    return levels, weight, decay
 
 
 def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
@@ -155,22 +189,27 @@ def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
     held: dict[str, list[tuple[str, str, float]]] = {kind: [] for kind in LABEL_SETS}
     for domain in domains:
         rest = pooled([d for d in domains if d != domain])
-        decay = _choose(rest, DECAYS, _accuracy_at)
+        knobs = _choose_knobs(rest)
         cut = _choose(rest, THRESHOLDS, _balanced_at)
         figures: dict[str, Any] = {"conversations": len(by_domain[domain]), "intents": len(intents[domain])}
-        figures |= {"decay_chosen_on_other_domains": decay, "threshold_chosen_on_other_domains": cut}
+        figures |= {
+            "decay_chosen_on_other_domains": knobs[2],
+            "hypernym_levels_chosen_on_other_domains": knobs[0],
+            "kinds_weight_chosen_on_other_domains": round(knobs[1], 3),
+            "threshold_chosen_on_other_domains": cut,
+        }
         gold = [i["gold"] for i in scored["own", domain]]
         majority = Counter(gold).most_common(1)[0][0]
         figures["majority_baseline"] = {"label": majority, "accuracy": accuracy(gold, [majority] * len(gold))}
         for kind in LABEL_SETS:
             items = scored[kind, domain]
-            predicted = [i["by_decay"][decay][0] for i in items]
+            predicted = [i["by"][knobs][0] for i in items]
             figures[kind] = {
                 "accuracy": accuracy(gold, predicted),
                 "macro_f1": macro_f1(gold, predicted),
                 "rejection_balanced_accuracy": _balanced_at(items, cut),
             }
-            held[kind] += [(i["gold"], i["by_decay"][decay][0], i["by_decay"][decay][1]) for i in items]
+            held[kind] += [(i["gold"], i["by"][knobs][0], i["by"][knobs][1]) for i in items]
         figures["worst_accuracy"] = min(figures[kind]["accuracy"] for kind in LABEL_SETS)
         per_domain[domain] = figures
     overall: dict[str, Any] = {}
@@ -184,6 +223,7 @@ def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
         }
     worst = min(LABEL_SETS, key=lambda kind: overall[kind]["accuracy"])
     everything = pooled(domains)
+    chosen_everywhere = _choose_knobs(everything)
     return {
         "dataset": shown(path),
         "quick": quick,
@@ -202,12 +242,20 @@ def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
             max(d["worst_accuracy"] for d in per_domain.values()),
         ],
         "knobs": {
-            "shipped": {"position_decay": POSITION_DECAY, "threshold": CLASSIFY_THRESHOLD},
+            "shipped": {
+                "position_decay": POSITION_DECAY,
+                "hypernym_levels": HYPERNYM_LEVELS,
+                "kinds_weight": round(KINDS_WEIGHT, 3),
+                "threshold": CLASSIFY_THRESHOLD,
+            },
             "chosen_on_all_domains": {
-                "position_decay": _choose(everything, DECAYS, _accuracy_at),
+                "position_decay": chosen_everywhere[2],
+                "hypernym_levels": chosen_everywhere[0],
+                "kinds_weight": round(chosen_everywhere[1], 3),
                 "threshold": _choose(everything, THRESHOLDS, _balanced_at),
             },
             "decay_grid": list(DECAYS),
+            "kinds_grid": [[levels, round(weight, 3)] for levels, weight in KINDS],
             "threshold_grid": [THRESHOLDS[0], THRESHOLDS[-1], 0.02],
         },
         "per_domain": per_domain,

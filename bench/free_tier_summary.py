@@ -24,22 +24,25 @@ def _intent(intent: dict[str, Any], parts: list[str], targets: list[str]) -> Non
         f"**MultiDoGO primary intent** ({intent['conversations']:,} conversations; leave-one-domain-out: each "
         "domain scored with the knobs chosen on the other five; three label sets)",
         "",
-        "| domain | conversations | intents | majority | names | own | terse | worst | decay | threshold |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| domain | conversations | intents | majority | names | own | terse | worst | decay | kinds (levels, weight) "
+        "| threshold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, d in domains.items():
         parts.append(
             f"| {name} | {d['conversations']:,} | {d['intents']} | {d['majority_baseline']['accuracy']:.3f} | "
             f"{d['names']['accuracy']:.3f} | {d['own']['accuracy']:.3f} | {d['terse']['accuracy']:.3f} | "
             f"**{d['worst_accuracy']:.3f}** | {d['decay_chosen_on_other_domains']} | "
+            f"{d['hypernym_levels_chosen_on_other_domains']}, {d['kinds_weight_chosen_on_other_domains']} | "
             f"{d['threshold_chosen_on_other_domains']} |"
         )
     parts.append(
         f"| **overall** | {intent['conversations']:,} |  |  | {overall['names']['accuracy']:.3f} | "
         f"{overall['own']['accuracy']:.3f} | {overall['terse']['accuracy']:.3f} | **{intent['worst_accuracy']:.3f}** "
-        "|  |  |"
+        "|  |  |  |"
     )
     knobs = intent["knobs"]
+    chosen, shipped = knobs["chosen_on_all_domains"], knobs["shipped"]
     low, high = intent["per_domain_worst_accuracy_range"]
     parts += [
         "",
@@ -48,8 +51,9 @@ def _intent(intent: dict[str, Any], parts: list[str], targets: list[str]) -> Non
         + "; confidence AUROC (right above wrong): "
         + " / ".join(_f(overall[k]["confidence_auroc"]) for k in ("names", "own", "terse"))
         + f". Per-domain worst-of-three range {low:.3f}–{high:.3f}. Knobs chosen on all six domains: decay "
-        f"{knobs['chosen_on_all_domains']['position_decay']}, threshold {knobs['chosen_on_all_domains']['threshold']} "
-        f"(shipped: {knobs['shipped']['position_decay']}, {knobs['shipped']['threshold']}).",
+        f"{chosen['position_decay']}, hypernym levels {chosen['hypernym_levels']} at weight {chosen['kinds_weight']}, "
+        f"threshold {chosen['threshold']} (shipped: {shipped['position_decay']}, {shipped['hypernym_levels']} at "
+        f"{shipped['kinds_weight']}, {shipped['threshold']}).",
         "",
     ]
     worst = intent["worst_accuracy"]

@@ -569,3 +569,28 @@ def test_a_customers_words_are_also_read_in_the_thesauruss_head_words() -> None:
     assert _similarities(text, labels)[0].argmax() == 0  # as said: the object words decide, wrongly
     assert label_similarities(text, labels)[0].argmax() == 1
     assert classify("please terminate my plan", labels)[0] == "cancel_plan"
+
+
+def test_what_a_customers_nouns_are_kinds_of() -> None:
+    from metricstore.evaluation.local.hypernyms import kinds_of
+
+    kinds = kinds_of("yes 1 lemonade and 2 tea").split()
+    assert {"beverage", "drink"} <= set(kinds)
+    assert kinds_of("lemonade", levels=1) == "ade"  # one level up only
+    assert kinds_of("is it ok") == ""  # stop words and short words are not looked up ("it": technology)
+    assert "drink" not in kinds_of("a drink and a beverage").split()  # the text's own words are not added
+
+
+def test_a_bare_label_name_meets_the_things_customers_name() -> None:
+    from metricstore.evaluation.local.classification import label_similarities, read_similarities, score_labels
+
+    names: list[str | ClassLabel] = ["orderdrinkintent", "orderpizzaintent", "ordersaladintent"]
+    text = ["can i get 2 lemonade and a tea"]
+    assert read_similarities(text, names).max() == 0  # no word of any name is said
+    assert score_labels(text, names)[0].name == "orderdrinkintent"  # lemonade and tea are drinks
+    # described labels are matched as their authors wrote them: the blend leaves them alone
+    described: list[str | ClassLabel] = [
+        ClassLabel(name="drinks", description="Customer orders something to drink.", examples=["a soda"]),
+        ClassLabel(name="pizza", description="Customer orders a pizza.", examples=["a large pepperoni"]),
+    ]
+    assert (label_similarities(text, described) == read_similarities(text, described)).all()

@@ -1,0 +1,40 @@
+"""What a customer's nouns are kinds of, from WordNet 3.0 (``data/hypernyms.tsv.gz``, built by
+``scripts/build_hypernyms.py``): "2 lemonade and a tea" is also about a beverage, a drink, so that a bare label
+name ("orderdrinkintent") meets the things customers name instead of its words."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from functools import cache
+from importlib import resources
+
+from metricstore.evaluation.local.text import _stop_words
+
+HYPERNYM_LEVELS = 3
+"""Levels of hypernyms read (1: "lemonade" → ade; 2: + beverage, drink; 3: + food, nutrient, liquid). Chosen by
+the MultiDoGO bench's leave-one-domain-out cross-validation (``bench/free_tier.py``); deeper levels reach
+abstractions (matter, entity) that say nothing of a request."""
+
+
+@cache
+def _table() -> dict[str, str]:
+    """noun → its hypernyms' one-word names, levels separated by ``|`` (WordNet's most frequent sense)."""
+    raw = (resources.files("metricstore.evaluation.local") / "data" / "hypernyms.tsv.gz").read_bytes()
+    return dict(line.split("\t") for line in gzip.decompress(raw).decode("utf-8").splitlines())
+
+
+def kinds_of(text: str, levels: int = HYPERNYM_LEVELS) -> str:
+    """The words for what the nouns of ``text`` are kinds of, up to ``levels`` up, deduplicated, less the text's
+    own words ("yes 1 lemonade and 2 tea" → "ade beverage drink drinkable potable ..."). Stop words and words
+    of one or two letters are not looked up (WordNet has "it" as information technology)."""
+    words = re.findall(r"[a-z]+", text.lower())
+    stop = _stop_words()
+    table = _table()
+    found: list[str] = []
+    for word in words:
+        if word in stop or len(word) < 3:
+            continue
+        for level in table.get(word, "").split("|")[:levels]:
+            found += [kind for kind in level.split() if kind not in found and kind not in words]
+    return " ".join(found)
