@@ -1,4 +1,4 @@
-"""Build the free tier's table of noun hypernyms from WordNet 3.0 (``metricstore/evaluation/local/data/``).
+"""Build the free tier's table of noun hypernyms from WordNet 3.0 (``metricstore/evaluation/local/wordnet/``).
 
 The table says, for every one-word English noun, the one-word names of what it is a kind of, level by level up
 from its most frequent sense (``lemonade<TAB>ade|beverage drink drinkable potable|food nutrient liquid``); the free
@@ -19,7 +19,7 @@ from pathlib import Path
 
 DEPTH = 4
 """Levels of hypernyms written (the bench's cross-validation chooses among 1 to 4 of them)."""
-TARGET = Path(__file__).resolve().parent.parent / "metricstore" / "evaluation" / "local" / "data"
+TARGET = Path(__file__).resolve().parent.parent / "metricstore" / "evaluation" / "local" / "wordnet"
 
 
 def _synsets(data_noun: Path) -> dict[str, tuple[list[str], list[str]]]:

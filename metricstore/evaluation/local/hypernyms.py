@@ -1,4 +1,4 @@
-"""What a customer's nouns are kinds of, from WordNet 3.0 (``data/hypernyms.tsv.gz``, built by
+"""What a customer's nouns are kinds of, from WordNet 3.0 (``wordnet/hypernyms.tsv.gz``, built by
 ``scripts/build_hypernyms.py``): "2 lemonade and a tea" is also about a beverage, a drink, so that a bare label
 name ("orderdrinkintent") meets the things customers name instead of its words."""
 
@@ -20,7 +20,7 @@ abstractions (matter, entity) that say nothing of a request."""
 @cache
 def _table() -> dict[str, str]:
     """noun → its hypernyms' one-word names, levels separated by ``|`` (WordNet's most frequent sense)."""
-    raw = (resources.files("metricstore.evaluation.local") / "data" / "hypernyms.tsv.gz").read_bytes()
+    raw = (resources.files("metricstore.evaluation.local") / "wordnet" / "hypernyms.tsv.gz").read_bytes()
     return dict(line.split("\t") for line in gzip.decompress(raw).decode("utf-8").splitlines())
 
 
