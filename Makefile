@@ -26,6 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 
 ## make ui: the Dagster UI (runs, backfills, schedule, checks) on http://127.0.0.1:3000
 ui: install

@@ -594,3 +594,15 @@ def test_a_bare_label_name_meets_the_things_customers_name() -> None:
         ClassLabel(name="pizza", description="Customer orders a pizza.", examples=["a large pepperoni"]),
     ]
     assert (label_similarities(text, described) == read_similarities(text, described)).all()
+
+
+def test_the_wordnet_table_ships_in_the_package_with_its_license() -> None:
+    from importlib import resources
+
+    from metricstore.evaluation.local.hypernyms import _table
+
+    folder = resources.files("metricstore.evaluation.local") / "wordnet"
+    assert "Princeton University" in (folder / "WORDNET-LICENSE").read_text(encoding="utf-8")
+    table = _table()
+    assert len(table) > 50_000  # every one-word noun WordNet knows hypernyms of
+    assert table["tea"].split("|")[0].split()[:2] == ["beverage", "drink"]  # one level up
