@@ -64,7 +64,7 @@ from metricstore.evaluation.local.classification import (
     read_similarities,
 )
 from metricstore.evaluation.local.hypernyms import HYPERNYM_LEVELS
-from metricstore.evaluation.local.sentiments import dialogue_score, sentiment_confidence, sentiment_label
+from metricstore.evaluation.local.sentiments import compound, dialogue_score, sentiment_confidence, sentiment_label
 
 __all__ = ["DATASETS", "MULTIDOGO_INTENTS", "customer_text", "macro_f1", "multidogo_labels", "rating_sentiment"]
 
@@ -272,13 +272,16 @@ def uss(datasets: Path, quick: bool = False) -> dict[str, Any]:
         return {"skipped": f"{path} not found (USS is read from ../shared only; it may not ship)"}
     started = time.perf_counter()
     rows = sorted(read_jsonl(path), key=lambda r: r["conversation_id"])
-    gold, predicted, confidence, parts = [], [], [], []
+    gold, predicted, confidence, parts, scores, lowest = [], [], [], [], [], []
     for r in rows:
-        score = dialogue_score(customer_turns(r))
+        turns = customer_turns(r)
+        score = dialogue_score(turns)
         gold.append(rating_sentiment(r["labels"]["overall_satisfaction_ratings"]))
         predicted.append(sentiment_label(score))
         confidence.append(sentiment_confidence(score))
         parts.append(r["domain"])
+        scores.append(score)
+        lowest.append(min((compound(t) for t in turns if t.strip()), default=0.0))
 
     def figures(idx: Sequence[int]) -> dict[str, Any]:
         g, p = [gold[i] for i in idx], [predicted[i] for i in idx]
@@ -302,7 +305,29 @@ def uss(datasets: Path, quick: bool = False) -> dict[str, Any]:
         "thresholds": {"positive": POSITIVE_THRESHOLD, "negative": NEGATIVE_THRESHOLD, "chosen_on": "none (reasoned)"},
         "all": figures(range(len(gold))),
         "per_part": {p: figures([i for i, q in enumerate(parts) if q == p]) for p in ("sgd", "mwoz")},
+        "wording_separates_negatives": _wording(gold, scores, lowest),
         "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _wording(gold: Sequence[str], scores: Sequence[float], lowest: Sequence[float]) -> dict[str, Any]:
+    """How well the customer's words alone tell negative dialogues from the rest: AUROC of the dialogue score and
+    of the lowest VADER score of a customer turn, and how many negatives and others a turn at or under a cut hits
+    (a ceiling for any wording cue: nothing here is chosen)."""
+    negative = [g == "negative" for g in gold]
+    hits = {}
+    for cut in (-0.05, -0.3, -0.5):
+        hit = [low <= cut for low in lowest]
+        hits[str(cut)] = {
+            "negatives": sum(h and n for h, n in zip(hit, negative, strict=True)),
+            "others": sum(h and not n for h, n in zip(hit, negative, strict=True)),
+        }
+    return {
+        "negatives": sum(negative),
+        "others": len(negative) - sum(negative),
+        "auroc_dialogue_score": auroc([-x for x in scores], negative),
+        "auroc_lowest_turn": auroc([-x for x in lowest], negative),
+        "a_turn_at_or_under": hits,
     }
 
 

@@ -81,6 +81,17 @@ def _sentiment(uss: dict[str, Any], shares: dict[str, Any], parts: list[str], ta
             f"{_f(p['confidence_auroc'])} |"
         )
     parts += ["", f"Predicted: {uss['all']['predicted_distribution']}; gold: {uss['all']['gold_distribution']}."]
+    if "wording_separates_negatives" in uss:
+        w = uss["wording_separates_negatives"]
+        cuts = "; ".join(
+            f"VADER ≤ {cut}: {h['negatives']} of {w['negatives']} negatives and {h['others']} of {w['others']} others"
+            for cut, h in w["a_turn_at_or_under"].items()
+        )
+        parts.append(
+            "How far the customer's words alone can go: they rank negative dialogues above the rest with AUROC "
+            f"{_f(w['auroc_dialogue_score'])} (dialogue score) and {_f(w['auroc_lowest_turn'])} (lowest turn); a "
+            f"customer turn at {cuts}."
+        )
     if "shares" in shares:
         parts.append(
             f"On {shares['conversations']:,} MultiDoGO chats (unlabelled) the free tier says {shares['shares']}."
