@@ -291,6 +291,15 @@ def test_a_charge_yesterday_fills_a_charge_date_not_a_callback_date() -> None:
     assert extract(weekday, CHARGE, REFERENCE) == {"charge_date": "2024-03-11"}
 
 
+def test_a_bare_day_of_the_month_lies_on_the_fields_side_of_today() -> None:
+    # said on the 13th: "the 20th" of a charge is last month's, "the 5th" of a callback next month's
+    assert extract("user: the charge was on the 20th", CHARGE, REFERENCE) == {"charge_date": "2024-02-20"}
+    assert extract("user: the charge was on the 3rd", CHARGE, REFERENCE) == {"charge_date": "2024-03-03"}
+    callback = "assistant: I'll call you back on the 5th."
+    assert extract(callback, PROMISE, REFERENCE) == {"callback_date": "2024-04-05"}
+    assert extract("user: the charge was on the 31st", CHARGE, REFERENCE) == {"charge_date": None}  # no Feb 31st
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [
@@ -606,3 +615,15 @@ def test_the_wordnet_table_ships_in_the_package_with_its_license() -> None:
     table = _table()
     assert len(table) > 50_000  # every one-word noun WordNet knows hypernyms of
     assert table["tea"].split("|")[0].split()[:2] == ["beverage", "drink"]  # one level up
+
+
+def test_request_words_keep_service_words_and_read_verbs_as_verbs() -> None:
+    from metricstore.evaluation.local.hypernyms import kinds_of
+    from metricstore.evaluation.local.thesaurus import request_words
+
+    assert "lost" in request_words("I can't find my card").split()  # "find" is no stop word here
+    assert "bill" in request_words("the amount due is wrong").split()
+    # "need" after "I" is a verb, not WordNet's noun (a condition, a status): no label reaches the threshold
+    assert kinds_of("I need to know something") == ""
+    assert classify("I need to know something", ["check_status", "general_question"])[0] is None
+    assert kinds_of("my résumé") == ""  # a word with a letter outside a-z is looked up whole, not as "sum"

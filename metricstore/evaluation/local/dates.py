@@ -34,7 +34,10 @@ class Moment:
     day: date | None
     clock: dtime | None
     past_day: date | None = None
-    """The day read in the past: a bare weekday ("on Friday") in a sentence about what happened is the last one."""
+    """The day read in the past: a bare weekday ("on Friday") in a sentence about what happened is the last one,
+    a bare day of the month ("the 20th") after today is last month's."""
+    next_day: date | None = None
+    """The day read ahead: a bare day of the month before today ("the 5th") is next month's."""
     names_a_day: bool = True
     """False where the words name no day of the request: a period ("last month"), a span ("haven't heard in two
     days"), small talk ("how can I help you today"), a day denied ("not yesterday"), or a relative day restated
@@ -82,10 +85,31 @@ def _parse_date(text: str, reference: datetime) -> date | None:
     return parsed.date() if parsed else None
 
 
-def _past_weekday(text: str, day: date) -> date:
-    """A bare weekday ("friday", "on monday") read as the last one before the future one it was parsed as."""
-    bare = re.fullmatch(rf"(?:on\s+)?{WEEKDAY}", text.strip(), re.IGNORECASE)
-    return day - timedelta(days=7) if bare else day
+def _past_day(text: str, day: date, today: date) -> date | None:
+    """A bare weekday ("friday", "on monday") read as the last one before the future one it was parsed as; a bare
+    day of the month ("the 20th") after today as last month's (None where last month has no such day)."""
+    if re.fullmatch(rf"(?:on\s+)?{WEEKDAY}", text.strip(), re.IGNORECASE):
+        return day - timedelta(days=7)
+    if _bare_ordinal(text) and day > today:
+        return _month_shift(day, -1)
+    return day
+
+
+def _next_day(text: str, day: date, today: date) -> date | None:
+    """A bare day of the month ("the 5th") before today read as next month's; any other day as parsed."""
+    return _month_shift(day, 1) if _bare_ordinal(text) and day < today else day
+
+
+def _bare_ordinal(text: str) -> bool:
+    return BARE_ORDINAL.match(re.sub(r"^on\s+", "", text.strip(), flags=re.IGNORECASE)) is not None
+
+
+def _month_shift(day: date, months: int) -> date | None:
+    years, month = divmod(day.month - 1 + months, 12)
+    try:
+        return day.replace(year=day.year + years, month=month + 1)
+    except ValueError:  # the 31st of a 30-day month
+        return None
 
 
 _RELATIVE = re.compile(r"^(?:the\s+)?(?:day\s+(?:after|before)\s+)?(?:today|tomorrow|tonight|yesterday)$", re.I)
@@ -140,7 +164,8 @@ def moments(lines: Sequence[str], reference: datetime) -> list[Moment]:
                     span[1],
                     day,
                     clock,
-                    past_day=_past_weekday(text[start:end], day),
+                    past_day=_past_day(text[start:end], day, reference.date()),
+                    next_day=_next_day(text[start:end], day, reference.date()),
                     names_a_day=_names_a_day(text, start, end, dates),
                     birth=bool(BIRTH_CUE.search(" ".join(text[:start].split()[-4:]))),
                 )

@@ -250,8 +250,10 @@ def _dated(field: ExtractField, said: Sequence[Moment], rows: Sequence[_Line], r
         past = tense == "behind" or (
             not tense and PAST_SENTENCE.search(_sentence_at(rows[m.line].text, m.start)) is not None
         )
-        day = m.past_day if past and m.past_day is not None else m.day
-        if (tense == "ahead" and day < today) or (tense == "behind" and day > today):
+        day = m.past_day if past else m.day
+        if tense == "ahead" and day is not None and day < today:
+            day = m.next_day  # "call you back on the 5th", said on the 13th: next month's
+        if day is None or (tense == "ahead" and day < today) or (tense == "behind" and day > today):
             continue
         value = (
             day.isoformat()

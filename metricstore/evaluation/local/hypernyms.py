@@ -5,11 +5,10 @@ name ("orderdrinkintent") meets the things customers name instead of its words."
 from __future__ import annotations
 
 import gzip
-import re
 from functools import cache
 from importlib import resources
 
-from metricstore.evaluation.local.text import _stop_words
+from metricstore.evaluation.local.text import request_terms
 
 HYPERNYM_LEVELS = 4
 """Levels of hypernyms read (1: "lemonade" → ade; 2: + beverage, drink; 3: + food, nutrient, liquid; 4: + substance,
@@ -26,14 +25,15 @@ def _table() -> dict[str, str]:
 
 def kinds_of(text: str, levels: int = HYPERNYM_LEVELS) -> str:
     """The words for what the nouns of ``text`` are kinds of, up to ``levels`` up, deduplicated, less the text's
-    own words ("yes 1 lemonade and 2 tea" → "ade beverage drink drinkable potable ..."). Stop words and words
-    of one or two letters are not looked up (WordNet has "it" as information technology)."""
-    words = re.findall(r"[a-z]+", text.lower())
-    stop = _stop_words()
+    own words ("yes 1 lemonade and 2 tea" → "ade beverage drink drinkable potable ..."). Only words that say
+    something (:func:`~.text.request_terms`) and do not stand where a verb stands ("I need", "to know": WordNet's
+    nouns need and know are a condition and a cognition)."""
+    terms = request_terms(text)
+    words = {word for word, _ in terms}
     table = _table()
     found: list[str] = []
-    for word in words:
-        if word in stop or len(word) < 3:
+    for word, verb_position in terms:
+        if verb_position:
             continue
         for level in table.get(word, "").split("|")[:levels]:
             found += [kind for kind in level.split() if kind not in found and kind not in words]

@@ -80,3 +80,31 @@ def _dedupe(items: Any) -> list[str]:
         if item not in seen:
             seen.append(item)
     return seen
+
+
+_FUNCTION_WORDS = """
+    a about above after again against all am an and any are as at be because been before being below between
+    both but by can cannot could did do does doing don down during each either else etc ever every few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its itself just
+    me might more most must my myself neither no nor not now of off often on once only or other our ours
+    ourselves out over own please same shall she should so some such than that the their theirs them themselves
+    then there these they this those through thus to too under until up upon us very was we were what when where
+    whether which while who whom whose why will with within without would yet you your yours yourself yourselves
+"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+"""English function words: pronouns, determiners, prepositions, conjunctions, auxiliaries. Unlike scikit-learn's
+stop words, they leave out no word of a request ("bill", "call", "amount", "move", "show", "find")."""
+_SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "to", "will", "can", "could", "would", "should"})
+"""Words a verb follows ("I need", "to know", "can help"): the next word is read as a verb, not a noun."""
+
+
+def request_terms(text: str) -> list[tuple[str, bool]]:
+    """The words of a request that say something, lower-cased, each with whether it stands where a verb stands
+    (after "I", "to", "can"...); function words and words of one or two letters are left out, and a word with a
+    letter outside a-z is kept whole ("résumé", not "sum")."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return [
+        (word, k > 0 and words[k - 1] in _SUBJECTS)
+        for k, word in enumerate(words)
+        if word not in FUNCTION_WORDS and len(word) > 2
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from metricstore.evaluation.local.text import _stop_words
+from metricstore.evaluation.local.text import FUNCTION_WORDS, request_terms
 
 # word (as it appears in label names) → words and phrases that say the same in a request
 THESAURUS: dict[str, str] = {
@@ -66,21 +66,21 @@ def synonyms(words: str) -> str:
 
 @cache
 def _heads() -> dict[str, tuple[str, ...]]:
-    """Every word of an entry (less stop words: "up", "of", "not" say nothing alone) → the head words whose entry
-    holds it ("crashing" → broken; "terminate" → cancel, close)."""
-    stop = _stop_words()
+    """Every word of an entry (less function words: "up", "of", "not" say nothing alone) → the head words whose
+    entry holds it ("crashing" → broken; "terminate" → cancel, close)."""
     heads: dict[str, list[str]] = {}
     for head, entry in THESAURUS.items():
         for word in re.findall(r"[a-z]+", entry):
-            if word not in stop and head not in heads.setdefault(word, []):
+            if word not in FUNCTION_WORDS and head not in heads.setdefault(word, []):
                 heads[word].append(head)
     return {word: tuple(found) for word, found in heads.items()}
 
 
 def request_words(text: str) -> str:
-    """The head words the thesaurus has for the words of ``text`` (lower-cased), deduplicated, less those the text
-    already holds: the request said in the words label names use ("my app keeps crashing" → broken)."""
-    words = re.findall(r"[a-z]+", text.lower())
+    """The head words the thesaurus has for the words of ``text`` (:func:`~.text.request_terms`), deduplicated,
+    less those the text already holds: the request said in the words label names use ("my app keeps crashing" →
+    broken)."""
+    words = [word for word, _ in request_terms(text)]
     heads = _heads()
     found: list[str] = []
     for word in words:
