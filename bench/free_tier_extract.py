@@ -12,8 +12,6 @@ user relies on: a value the free tier reports should be there."""
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import time
 from datetime import UTC, datetime
@@ -165,15 +163,14 @@ def _audit() -> dict[tuple[str, int, str], bool]:
     """(conversation, turn, value) -> the audit's verdict; empty when the audit file is absent."""
     if not AUDIT.is_file():
         return {}
-    rows = [json.loads(line) for line in AUDIT.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {(r["conversation_id"], int(r["turn"]), str(r["value"])): bool(r["right"]) for r in rows}
+    return {(r["conversation_id"], int(r["turn"]), str(r["value"])): bool(r["right"]) for r in read_jsonl(AUDIT)}
 
 
-def wilson(right: int, n: int, z: float = 1.96) -> list[float] | None:
-    """The Wilson score interval (95% by default) of a proportion ``right`` of ``n``."""
+def wilson(right: int, n: int) -> list[float] | None:
+    """The Wilson score 95% interval of a proportion ``right`` of ``n`` (scipy)."""
     if not n:
         return None
-    p = right / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(centre - half, 4), round(centre + half, 4)]
+    from scipy.stats import binomtest
+
+    interval = binomtest(right, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(interval.low), 4), round(float(interval.high), 4)]
