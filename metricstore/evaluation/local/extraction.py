@@ -190,9 +190,14 @@ def _names(lines: Sequence[_Line]) -> list[_Candidate]:
     return found
 
 
+def _field_words(field: ExtractField) -> str:
+    """What a field says of itself: its name as words and its description."""
+    return f"{name_words(field.name)} {field.description}"
+
+
 def _cue_words(field: ExtractField) -> set[str]:
     stop = _stop_words()
-    words = _normalize(f"{name_words(field.name)} {field.description}").split()
+    words = _normalize(_field_words(field)).split()
     return {w[:5] for w in words if len(w) > 2 and w not in stop and w not in GENERIC_CUES}
 
 
@@ -218,14 +223,14 @@ def _cue_score(candidate: _Candidate, lines: Sequence[_Line], cues: set[str]) ->
 
 
 def _is_commitment_field(field: ExtractField) -> bool:
-    return bool(COMMITMENT_FIELD.search(f"{name_words(field.name)} {field.description}"))
+    return bool(COMMITMENT_FIELD.search(_field_words(field)))
 
 
 def _tense(field: ExtractField) -> str:
     """ "ahead" for a field about a promise, a booking or a trip; "behind" for one about a charge, a loss or an
     incident; "" when its description says neither (or both)."""
-    words = f"{name_words(field.name)} {field.description}"
-    if COMMITMENT_FIELD.search(words):
+    words = _field_words(field)
+    if _is_commitment_field(field):
         return "ahead"
     ahead, behind = bool(FUTURE_FIELD.search(words)), bool(PAST_FIELD.search(words))
     return "ahead" if ahead and not behind else "behind" if behind and not ahead else ""
@@ -236,7 +241,7 @@ def _dated(field: ExtractField, said: Sequence[Moment], rows: Sequence[_Line], r
     for a field about a birth, and the day on the side of today the field's event lies (a bare weekday in a
     sentence about what happened is the last one)."""
     tense = _tense(field)
-    births = bool(BIRTH_FIELD.search(f"{name_words(field.name)} {field.description}"))
+    births = bool(BIRTH_FIELD.search(_field_words(field)))
     today = reference.date()
     found = []
     for m in said:
