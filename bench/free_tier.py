@@ -73,7 +73,7 @@ QUICK_PER_DOMAIN = 100
 DECAYS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # (hypernym levels, weight) of a bare name's blend with its text read with what its nouns are kinds of; (0, 0.0)
 # is no blend
-KINDS = ((0, 0.0), *((levels, weight) for levels in (1, 2, 3, 4) for weight in (0.25, 1 / 3, 0.5)))
+KINDS = ((0, 0.0), *((levels, weight) for levels in (1, 2, 3, 4) for weight in (0.25, 1 / 3, 0.5, 2 / 3)))
 SHIPPED_KINDS = (HYPERNYM_LEVELS, KINDS_WEIGHT)
 Knob = TypeVar("Knob")
 THRESHOLDS = tuple(round(0.1 + 0.02 * k, 2) for k in range(21))  # 0.10 … 0.50

@@ -134,6 +134,45 @@ def test_classify_leans_on_the_opening_request() -> None:
     assert classify(text, LABELS)[0] == "billing_question"
 
 
+def test_content_words_leave_out_function_words_but_not_negations() -> None:
+    from metricstore.evaluation.local.text import content_words
+
+    assert content_words("What is the status of my claim?") == "status claim"
+    assert content_words("It is NOT working, and I cannot log in") == "not working cannot log"
+    assert content_words("other") == "other"  # a text of function words only is kept whole
+
+
+def test_an_agents_question_does_not_decide_why_the_customer_called() -> None:
+    reasons = [
+        ClassLabel(name="billing", description="Charges, payments, refunds, balances.", examples=["pay my bill"]),
+        ClassLabel(
+            name="account_access",
+            description="Logging in, passwords, locked accounts.",
+            examples=["I can't log in", "what is my account number"],
+        ),
+        ClassLabel(name="information", description="Questions about products.", examples=["what is the price"]),
+    ]
+    conv = conversation(
+        ("assistant", "Thank you for calling, how can I help?"),
+        ("user", "I want to know the balance I owe"),
+        ("assistant", "Sure. What is your account number, please?"),
+        ("user", "4471 2290"),
+        ("assistant", "Thank you. What is the name on the account?"),
+        ("user", "Dana Reyes"),
+    )
+    got = run(conv, [metric("reason", "ai_classify", "categorical", ai_labels=reasons)])["reason"]
+    assert got.status == "ok" and got.value_text == "billing", got.rationale
+    assert got.evidence == ["I want to know the balance I owe"]
+
+
+def test_line_weights_count_the_customers_turns_and_weigh_the_agent_less() -> None:
+    from metricstore.evaluation.local.classification import AGENT_WEIGHT, line_weights
+
+    weights = line_weights([False, True, False, True, True], decay=0.5)
+    assert weights.tolist() == pytest.approx([AGENT_WEIGHT, 1.0, AGENT_WEIGHT * 0.5, 0.5, 0.25])
+    assert line_weights([False, False, False], decay=0.5).tolist() == [1.0, 0.5, 0.25]  # no customer: by position
+
+
 def test_name_words() -> None:
     assert name_words("order_status") == name_words("orderStatus") == name_words("order-status") == "order status"
     assert name_words("HTTPError") == "http error"

@@ -20,7 +20,7 @@ from metricstore.evaluation.claude import CallRecord
 from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local/4"
+LOCAL_MODEL = "local/5"
 """The free tier's part of a cache key: bump it when the free tier answers differently, so that cached answers of
 the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences; 3: a bare
 label name matched on its words and on its thesaurus words as two cosines; 4: a date must name a day of the

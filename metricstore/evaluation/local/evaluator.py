@@ -132,10 +132,11 @@ class LocalEvaluator:
         labels = [label for label in metric.ai_labels or [] if isinstance(label, str | ClassLabel)]
         if not labels:
             raise ValueError("ai_classify needs ai_labels")
-        turns = [t.content for t in conversation.transcript if t.content.strip()]
-        if not turns:
+        said = [t for t in conversation.transcript if t.content.strip()]
+        if not said:
             raise _NotApplicable("the conversation has no transcript")
-        ranked = score_labels(turns, labels)
+        turns = [t.content for t in said]
+        ranked = score_labels(turns, labels, customer=[t.role == "user" for t in said])
         evaluation.confidence = classify_confidence(ranked)
         top = ", ".join(f"{s.name} {s.score:.3f} (best line {s.peak:.3f})" for s in ranked[:2])
         evaluation.rationale = f"TF-IDF similarity, top labels: {top}; a label applies from {CLASSIFY_THRESHOLD}"

@@ -94,6 +94,19 @@ _FUNCTION_WORDS = """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 """English function words: pronouns, determiners, prepositions, conjunctions, auxiliaries. Unlike scikit-learn's
 stop words, they leave out no word of a request ("bill", "call", "amount", "move", "show", "find")."""
+_NEGATIONS = frozenset({"no", "not", "nor", "cannot"})
+
+
+def content_words(text: str) -> str:
+    """``text`` lower-cased, without punctuation and without its function words, negations kept ("not working"):
+    what :mod:`.classification`'s character n-grams compare, so that the "what is the" of a label's example does
+    not meet every question an agent asks ("what is the quantity, please?" reached an ``information`` label
+    described with "what is the status of my claim"). A text of function words only is kept whole (a label named
+    "other")."""
+    words = _normalize(text).split()
+    return " ".join([w for w in words if w not in FUNCTION_WORDS or w in _NEGATIONS] or words)
+
+
 _SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "to", "will", "can", "could", "would", "should"})
 """Words a verb follows ("I need", "to know", "can help"): the next word is read as a verb, not a noun."""
 
