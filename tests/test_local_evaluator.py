@@ -619,6 +619,34 @@ def test_a_customers_words_are_also_read_in_the_thesauruss_head_words() -> None:
     assert classify("please terminate my plan", labels)[0] == "cancel_plan"
 
 
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("whatsapp not open", "broken"),  # a denied action is no request for it: something fails
+        ("i am unable to send the message", "broken"),
+        ("skype is not able to open", "broken"),
+        ("my app doesn't load", "broken"),  # n't
+        ("i can't find my card", "lost"),  # an entry's own denied phrase ("cannot find")
+        ("i did not make this charge", "dispute"),
+        ("i am not happy with it", ""),  # a denied feeling is a mood, not a failure
+        ("the app will open", "start new"),  # not denied: read as before
+        ("no thank you", ""),  # "no" answers, it denies no action
+    ],
+)
+def test_a_denied_action_is_read_as_a_failure(text: str, read: str) -> None:
+    from metricstore.evaluation.local.thesaurus import request_words
+
+    assert request_words(text) == read
+
+
+def test_a_denied_open_goes_to_the_broken_label_not_the_one_to_open() -> None:
+    from metricstore.evaluation.local.classification import score_labels
+
+    names: list[str | ClassLabel] = ["startorder", "reportbrokensoftware", "getpromotions"]
+    assert score_labels(["hi", "my skype will not open", "john"], names)[0].name == "reportbrokensoftware"
+    assert score_labels(["hi", "i want to open an order", "john"], names)[0].name == "startorder"
+
+
 def test_what_a_customers_nouns_are_kinds_of() -> None:
     from metricstore.evaluation.local.hypernyms import kinds_of
 

@@ -29,12 +29,12 @@ def kinds_of(text: str, levels: int = HYPERNYM_LEVELS) -> str:
     something (:func:`~.text.request_terms`) and do not stand where a verb stands ("I need", "to know": WordNet's
     nouns need and know are a condition and a cognition)."""
     terms = request_terms(text)
-    words = {word for word, _ in terms}
+    words = {term.word for term in terms}
     table = _table()
     found: list[str] = []
-    for word, verb_position in terms:
-        if verb_position:
+    for term in terms:
+        if term.verb:
             continue
-        for level in table.get(word, "").split("|")[:levels]:
+        for level in table.get(term.word, "").split("|")[:levels]:
             found += [kind for kind in level.split() if kind not in found and kind not in words]
     return " ".join(found)

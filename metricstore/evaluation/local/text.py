@@ -6,7 +6,7 @@ import re
 from functools import cache
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def _version(package: str) -> str:
@@ -111,13 +111,53 @@ _SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "to", "will", "can
 """Words a verb follows ("I need", "to know", "can help"): the next word is read as a verb, not a noun."""
 
 
-def request_terms(text: str) -> list[tuple[str, bool]]:
-    """The words of a request that say something, lower-cased, each with whether it stands where a verb stands
-    (after "I", "to", "can"...); function words and words of one or two letters are left out, and a word with a
-    letter outside a-z is kept whole ("résumé", not "sum")."""
+_NEGATORS = frozenset(
+    {
+        "not",
+        "never",
+        "cannot",
+        "unable",
+        "cant",
+        "couldnt",
+        "doesnt",
+        "dont",
+        "didnt",
+        "isnt",
+        "wont",
+        "wasnt",
+        "arent",
+        "havent",
+        "hasnt",
+    }
+)
+"""Words that deny what follows (``n't`` is read where ``t`` follows a word ending in n: "can't", "doesn't")."""
+_NEGATION_REACH = 3
+"""How many words after a negation its verb may stand ("not able to open", "unable to send")."""
+
+
+class Term(NamedTuple):
+    """A word of a request (:func:`request_terms`)."""
+
+    word: str
+    verb: bool
+    """It stands where a verb stands (after "I", "to", "can"...)."""
+    negated: bool
+    """It is the first word that says something after a negation ("whatsapp not open", "can't log in")."""
+
+
+def request_terms(text: str) -> list[Term]:
+    """The words of a request that say something, lower-cased, in order; function words, words of one or two
+    letters and "able" (in "not able to") are left out, and a word with a letter outside a-z is kept whole
+    ("résumé", not "sum")."""
     words = re.findall(r"[^\W\d_]+", text.lower())
-    return [
-        (word, k > 0 and words[k - 1] in _SUBJECTS)
-        for k, word in enumerate(words)
-        if word not in FUNCTION_WORDS and len(word) > 2
-    ]
+    terms: list[Term] = []
+    reach = 0
+    for k, word in enumerate(words):
+        if word in _NEGATORS or (word == "t" and k > 0 and words[k - 1].endswith("n")):
+            reach = _NEGATION_REACH
+        elif word in FUNCTION_WORDS or len(word) <= 2 or word == "able":
+            reach = max(0, reach - 1)
+        else:
+            terms.append(Term(word, k > 0 and words[k - 1] in _SUBJECTS, reach > 0))
+            reach = 0
+    return terms

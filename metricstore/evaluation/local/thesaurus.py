@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from itertools import pairwise
 
-from metricstore.evaluation.local.text import FUNCTION_WORDS, request_terms
+from metricstore.evaluation.local.text import FUNCTION_WORDS, Term, request_terms
 
 # word (as it appears in label names) → words and phrases that say the same in a request
 THESAURUS: dict[str, str] = {
@@ -76,15 +77,48 @@ def _heads() -> dict[str, tuple[str, ...]]:
     return {word: tuple(found) for word, found in heads.items()}
 
 
+_FAILURE = "broken"
+"""The head a denied action is read as ("whatsapp not open", "unable to send": something fails)."""
+
+
+@cache
+def _denied_heads() -> dict[str, tuple[str, ...]]:
+    """Words an entry holds after "not" or "cannot" → their heads ("not working" → broken, "cannot find" → lost,
+    "did not make" → dispute)."""
+    heads: dict[str, list[str]] = {}
+    for head, entry in THESAURUS.items():
+        words = entry.split()
+        for before, word in pairwise(words):
+            if before in ("not", "cannot") and head not in heads.setdefault(word, []):
+                heads[word].append(head)
+    return {word: tuple(found) for word, found in heads.items()}
+
+
+def _read_as(term: Term) -> tuple[str, ...]:
+    """The heads of one word of a request. A denied word is read as its entry's denied phrase has it ("can't find" →
+    lost) or else as a failure ("not open" is no request to open), unless VADER rates it: then it says how the
+    customer feels ("not happy", "not sure"), which the sentiment reader handles."""
+    if term.negated and term.word not in _vader_words():
+        return _denied_heads().get(term.word, (_FAILURE,))
+    return _heads().get(term.word, ())
+
+
+@cache
+def _vader_words() -> frozenset[str]:
+    from metricstore.evaluation.local.sentiments import _vader
+
+    return frozenset(_vader().lexicon)
+
+
 def request_words(text: str) -> str:
-    """The head words the thesaurus has for the words of ``text`` (:func:`~.text.request_terms`), deduplicated,
-    less those the text already holds: the request said in the words label names use ("my app keeps crashing" →
-    broken)."""
-    words = [word for word, _ in request_terms(text)]
-    heads = _heads()
+    """The head words the thesaurus has for the words of ``text`` (:func:`~.text.request_terms`, :func:`_read_as`),
+    deduplicated, less those the text already holds: the request said in the words label names use ("my app keeps
+    crashing" → broken, "skype will not open" → broken)."""
+    terms = request_terms(text)
+    words = [term.word for term in terms]
     found: list[str] = []
-    for word in words:
-        for head in heads.get(word, ()):
+    for term in terms:
+        for head in _read_as(term):
             if head not in found and head not in words:
                 found.append(head)
     return " ".join(found)
