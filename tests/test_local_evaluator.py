@@ -140,6 +140,8 @@ def test_content_words_leave_out_function_words_but_not_negations() -> None:
     assert content_words("What is the status of my claim?") == "status claim"
     assert content_words("It is NOT working, and I cannot log in") == "not working cannot log"
     assert content_words("other") == "other"  # a text of function words only is kept whole
+    assert content_words("I can't log in") == content_words("I cannot log in") == "cannot log"  # n't written out
+    assert content_words("it doesn\u2019t work") == "not work"  # with any apostrophe
 
 
 def test_an_agents_question_does_not_decide_why_the_customer_called() -> None:
@@ -163,6 +165,31 @@ def test_an_agents_question_does_not_decide_why_the_customer_called() -> None:
     got = run(conv, [metric("reason", "ai_classify", "categorical", ai_labels=reasons)])["reason"]
     assert got.status == "ok" and got.value_text == "billing", got.rationale
     assert got.evidence == ["I want to know the balance I owe"]
+
+
+def test_a_catch_all_label_answers_when_no_other_applies() -> None:
+    from metricstore.evaluation.local.classification import is_catch_all
+
+    assert is_catch_all("other") and is_catch_all("none_of_the_above") and is_catch_all("Misc")
+    assert not is_catch_all("other_charges") and not is_catch_all("billing")
+    labels = ["billing", "cancellation", "other"]
+    unrelated = conversation(("user", "I have some other question about the weather"))
+    got = run(
+        unrelated,
+        [
+            metric("topic", "ai_classify", "categorical", ai_labels=labels),
+            metric("topics", "ai_classify", "list", ai_labels=labels),
+            metric("strict", "ai_classify", "categorical", ai_labels=["billing", "cancellation"]),
+        ],
+    )
+    assert got["topic"].status == "ok" and got["topic"].value_text == "other"
+    assert got["topic"].evidence == ["I have some other question about the weather"]
+    assert got["topic"].confidence is not None and 0.0 < got["topic"].confidence <= 1.0
+    assert got["topics"].value_list == ["other"]
+    assert got["strict"].status == "not_applicable"  # without a catch-all, nothing applies
+    billing = conversation(("user", "I was charged twice on my bill"))
+    got = run(billing, [metric("topic", "ai_classify", "categorical", ai_labels=labels)])
+    assert got["topic"].value_text == "billing"  # a label that applies wins over the catch-all
 
 
 def test_line_weights_count_the_customers_turns_and_weigh_the_agent_less() -> None:
@@ -626,6 +653,7 @@ def test_a_customers_words_are_also_read_in_the_thesauruss_head_words() -> None:
         ("i am unable to send the message", "broken"),
         ("skype is not able to open", "broken"),
         ("my app doesn't load", "broken"),  # n't
+        ("the app won\u2019t open", "broken"),  # with a typographic apostrophe
         ("i can't find my card", "lost"),  # an entry's own denied phrase ("cannot find")
         ("i did not make this charge", "dispute"),
         ("i am not happy with it", ""),  # a denied feeling is a mood, not a failure

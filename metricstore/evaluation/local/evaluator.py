@@ -14,6 +14,7 @@ from metricstore.evaluation.local.classification import (
     CLASSIFY_THRESHOLD,
     _best_sentence,
     classify_confidence,
+    is_catch_all,
     score_labels,
 )
 from metricstore.evaluation.local.extraction import EXTRACT_MODEL, extract_details
@@ -136,24 +137,35 @@ class LocalEvaluator:
         if not said:
             raise _NotApplicable("the conversation has no transcript")
         turns = [t.content for t in said]
-        ranked = score_labels(turns, labels, customer=[t.role == "user" for t in said])
+        specific = [label for label in labels if not is_catch_all(label)]
+        catch_all = next((label for label in metric.label_names if is_catch_all(label)), None)
+        ranked = score_labels(turns, specific, customer=[t.role == "user" for t in said])
         evaluation.confidence = classify_confidence(ranked)
         top = ", ".join(f"{s.name} {s.score:.3f} (best line {s.peak:.3f})" for s in ranked[:2])
         evaluation.rationale = f"TF-IDF similarity, top labels: {top}; a label applies from {CLASSIFY_THRESHOLD}"
+        # a list takes every label that applies; a category, the top label when it applies
+        chosen = [s for s in ranked[: None if metric.metric_type == "list" else 1] if s.peak >= CLASSIFY_THRESHOLD]
+        if not chosen:
+            if catch_all is None:
+                if ranked and metric.metric_type != "list":  # the line that came closest
+                    evaluation.evidence = [_best_sentence(turns[ranked[0].peak_line], specific, ranked[0].name)]
+                raise _NotApplicable(f"no label reaches {CLASSIFY_THRESHOLD}: {top}")
+            # none of the others: the customer's opening words are what no label fits
+            evaluation.rationale += f"; none does: {catch_all}"
+            evaluation.evidence = [next((t.content for t in said if t.role == "user"), turns[0]).strip()]
+            if metric.metric_type == "list":
+                evaluation.value_list = [catch_all]
+            else:
+                evaluation.value_text = catch_all
+            return
         if metric.metric_type == "list":
-            chosen = [s for s in ranked if s.peak >= CLASSIFY_THRESHOLD]
             by_definition = {name: i for i, name in enumerate(metric.label_names)}
             chosen.sort(key=lambda s: by_definition.get(s.name, len(by_definition)))
-            evaluation.evidence = _dedupe(_best_sentence(turns[s.peak_line], labels, s.name) for s in chosen)
-            if not chosen:
-                raise _NotApplicable(f"no label reaches {CLASSIFY_THRESHOLD}: {top}")
+            evaluation.evidence = _dedupe(_best_sentence(turns[s.peak_line], specific, s.name) for s in chosen)
             evaluation.value_list = [s.name for s in chosen]
             return
-        best = ranked[0]
-        evaluation.evidence = [_best_sentence(turns[best.peak_line], labels, best.name)]
-        if best.peak < CLASSIFY_THRESHOLD:
-            raise _NotApplicable(f"no label reaches {CLASSIFY_THRESHOLD}: {top}")
-        evaluation.value_text = best.name
+        evaluation.evidence = [_best_sentence(turns[chosen[0].peak_line], specific, chosen[0].name)]
+        evaluation.value_text = chosen[0].name
 
     # ai_extract --------------------------------------------------------------------------------------------------
 

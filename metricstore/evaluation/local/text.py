@@ -94,16 +94,33 @@ _FUNCTION_WORDS = """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 """English function words: pronouns, determiners, prepositions, conjunctions, auxiliaries. Unlike scikit-learn's
 stop words, they leave out no word of a request ("bill", "call", "amount", "move", "show", "find")."""
-_NEGATIONS = frozenset({"no", "not", "nor", "cannot"})
+_APOSTROPHE = "['\u2019\u02bc]"
+_CANT_WONT = re.compile(rf"\b(ca|wo)n{_APOSTROPHE}t\b", re.IGNORECASE)
+_NT = re.compile(rf"n{_APOSTROPHE}t\b", re.IGNORECASE)
+
+
+def _uncontracted(text: str) -> str:
+    """``n't``, with any apostrophe, written out: "can't" as "cannot", "won't" as "will not", "doesn't" as "does
+    not", so that they read as the words they stand for."""
+    text = _CANT_WONT.sub(lambda m: "cannot" if m.group(1).lower() == "ca" else "will not", text)
+    return _NT.sub(" not", text)
+
+
+_DENIALS = """not never cannot unable cant couldnt doesnt dont didnt isnt wont wasnt arent havent hasnt"""
+DENIALS = frozenset(_DENIALS.split())
+"""Words that deny the action said after them ("not open", "unable to send", "can't find"), with the spellings
+chats use without an apostrophe ("cant", "dont")."""
+_NEGATIONS = DENIALS | {"no", "nor"}
+"""Words :func:`content_words` keeps although they are function words: "not working", "no signal"."""
 
 
 def content_words(text: str) -> str:
-    """``text`` lower-cased, without punctuation and without its function words, negations kept ("not working"):
-    what :mod:`.classification`'s character n-grams compare, so that the "what is the" of a label's example does
-    not meet every question an agent asks ("what is the quantity, please?" reached an ``information`` label
-    described with "what is the status of my claim"). A text of function words only is kept whole (a label named
-    "other")."""
-    words = _normalize(text).split()
+    """``text`` normalized (:func:`_normalize`, ``n't`` written out: :func:`_uncontracted`) without
+    its function words, negations kept ("not working"): what :mod:`.classification`'s character n-grams compare,
+    so that the "what is the" of a label's example does not meet every question an agent asks ("what is the
+    quantity, please?" reached an ``information`` label described with "what is the status of my claim"). A text
+    of function words only is kept whole."""
+    words = _normalize(_uncontracted(text)).split()
     return " ".join([w for w in words if w not in FUNCTION_WORDS or w in _NEGATIONS] or words)
 
 
@@ -111,26 +128,6 @@ _SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "to", "will", "can
 """Words a verb follows ("I need", "to know", "can help"): the next word is read as a verb, not a noun."""
 
 
-_NEGATORS = frozenset(
-    {
-        "not",
-        "never",
-        "cannot",
-        "unable",
-        "cant",
-        "couldnt",
-        "doesnt",
-        "dont",
-        "didnt",
-        "isnt",
-        "wont",
-        "wasnt",
-        "arent",
-        "havent",
-        "hasnt",
-    }
-)
-"""Words that deny what follows (``n't`` is read where ``t`` follows a word ending in n: "can't", "doesn't")."""
 _NEGATION_REACH = 3
 """How many words after a negation its verb may stand ("not able to open", "unable to send")."""
 
@@ -146,14 +143,14 @@ class Term(NamedTuple):
 
 
 def request_terms(text: str) -> list[Term]:
-    """The words of a request that say something, lower-cased, in order; function words, words of one or two
-    letters and "able" (in "not able to") are left out, and a word with a letter outside a-z is kept whole
-    ("résumé", not "sum")."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
+    """The words of a request that say something, lower-cased, in order (``n't`` written out); function
+    words, denials (:data:`DENIALS`, which mark the word after them), words of one or two letters and "able" (in
+    "not able to") are left out, and a word with a letter outside a-z is kept whole ("résumé", not "sum")."""
+    words = re.findall(r"[^\W\d_]+", _uncontracted(text).lower())
     terms: list[Term] = []
     reach = 0
     for k, word in enumerate(words):
-        if word in _NEGATORS or (word == "t" and k > 0 and words[k - 1].endswith("n")):
+        if word in DENIALS:
             reach = _NEGATION_REACH
         elif word in FUNCTION_WORDS or len(word) <= 2 or word == "able":
             reach = max(0, reach - 1)
