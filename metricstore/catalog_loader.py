@@ -28,10 +28,10 @@ from metricstore.definitions import (
     READ_ONLY_FIELDS,
     MetricDefinition,
     PostCallMetric,
-    WorkspaceSettings,
     snake_key,
 )
 from metricstore.prompt_check import prompt_problem, sample_conversation
+from metricstore.settings_schema import WorkspaceSettings
 
 # A workspace's committed, not yet applied custom set (written by metricstore.settings_store; not *.yaml).
 PENDING_DEFINITIONS = ".metrics.yaml.pending"

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from metricstore.catalog_loader import DefinitionError, read_workspace_settings, settings_write_lock
-from metricstore.definitions import SECRET_PREFIX, WebhookSettings, WorkspaceSettings
 from metricstore.durable import write_atomically
+from metricstore.settings_schema import SECRET_PREFIX, WebhookSettings, WorkspaceSettings
 from metricstore.settings_store import (
     WORKSPACE_FILE,
     StaleEtag,

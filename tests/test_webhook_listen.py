@@ -25,7 +25,7 @@ from standardwebhooks import Webhook
 
 from metricstore.cli import main
 from metricstore.cli.webhooks import _listen_secret
-from metricstore.definitions import WebhookSettings
+from metricstore.settings_schema import WebhookSettings
 from metricstore.webhooks.listen import WebhookListener, summarize
 from tests.api_helpers import WS, write_defs
 from tests.webhook_receiver import WebhookReceiver, close, new_secret, ok, slow, status

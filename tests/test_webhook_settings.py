@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from metricstore.api.keys import KeyStore, NewKey
 from metricstore.catalog_loader import collect_catalog
 from metricstore.config import Settings
-from metricstore.definitions import WebhookSettings
+from metricstore.settings_schema import WebhookSettings
 from metricstore.workspace_settings import new_secret, read_webhook, replace_webhook
 from tests.api_helpers import WORKSPACE_YAML, WS, assert_error, bearer, write_defs
 

@@ -12,7 +12,7 @@ from metricstore import workspace_settings
 from metricstore.api.auth import Admin, WorkspaceId
 from metricstore.api.context import Context
 from metricstore.api.errors import error_responses
-from metricstore.definitions import WebhookSettings
+from metricstore.settings_schema import WebhookSettings
 from metricstore.workspace_settings import WebhookView
 
 router = APIRouter(prefix="/v1/{ws}/settings/webhook", tags=["settings"])

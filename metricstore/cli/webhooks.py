@@ -15,7 +15,7 @@ from metricstore.cli.published_query import published_query
 from metricstore.cli.tables import echo_table
 from metricstore.cli.writing import load_valid_catalog, writing
 from metricstore.config import Settings
-from metricstore.definitions import WebhookSecret
+from metricstore.settings_schema import WebhookSecret
 from metricstore.workspace_settings import WorkspaceFileInvalid, new_secret, workspace_webhook
 
 if TYPE_CHECKING:

@@ -22,9 +22,9 @@ import duckdb
 import polars as pl
 
 from metricstore.catalog_loader import MetricCatalog
-from metricstore.definitions import WebhookSettings
 from metricstore.evaluation.pending import AiSettings, ai_specs
 from metricstore.post_call import PostCallRecord, post_call_records, record_metrics
+from metricstore.settings_schema import WebhookSettings
 from metricstore.warehouse import register_frame, render_sql, sql_text, transaction
 from metricstore.windows import HOUR, TimeWindow, utc_now
 

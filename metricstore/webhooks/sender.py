@@ -26,7 +26,7 @@ from standardwebhooks import Webhook
 
 from metricstore import __version__
 from metricstore.catalog_loader import MetricCatalog
-from metricstore.definitions import WebhookSettings
+from metricstore.settings_schema import WebhookSettings
 from metricstore.webhooks.outbox import webhook_targets
 from metricstore.webhooks.record import Answer, Due, Recorder, SendResult
 from metricstore.webhooks.retry import RETRY_AFTER_STATUSES, parse_retry_after
