@@ -7,6 +7,7 @@ change, states such as broken or lost, business nouns such as bill or order); wo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from itertools import pairwise
 
@@ -65,16 +66,25 @@ def synonyms(words: str) -> str:
     return " ".join(seen)
 
 
+def _index(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """(word, head) pairs → every word's heads, in the order met, each once."""
+    heads: dict[str, list[str]] = {}
+    for word, head in pairs:
+        if head not in heads.setdefault(word, []):
+            heads[word].append(head)
+    return {word: tuple(found) for word, found in heads.items()}
+
+
 @cache
 def _heads() -> dict[str, tuple[str, ...]]:
     """Every word of an entry (less function words: "up", "of", "not" say nothing alone) → the head words whose
     entry holds it ("crashing" → broken; "terminate" → cancel, close)."""
-    heads: dict[str, list[str]] = {}
-    for head, entry in THESAURUS.items():
-        for word in re.findall(r"[a-z]+", entry):
-            if word not in FUNCTION_WORDS and head not in heads.setdefault(word, []):
-                heads[word].append(head)
-    return {word: tuple(found) for word, found in heads.items()}
+    return _index(
+        (word, head)
+        for head, entry in THESAURUS.items()
+        for word in re.findall(r"[a-z]+", entry)
+        if word not in FUNCTION_WORDS
+    )
 
 
 _FAILURE = "broken"
@@ -85,13 +95,12 @@ _FAILURE = "broken"
 def _denied_heads() -> dict[str, tuple[str, ...]]:
     """Words an entry holds after "not" or "cannot" → their heads ("not working" → broken, "cannot find" → lost,
     "did not make" → dispute)."""
-    heads: dict[str, list[str]] = {}
-    for head, entry in THESAURUS.items():
-        words = entry.split()
-        for before, word in pairwise(words):
-            if before in ("not", "cannot") and head not in heads.setdefault(word, []):
-                heads[word].append(head)
-    return {word: tuple(found) for word, found in heads.items()}
+    return _index(
+        (word, head)
+        for head, entry in THESAURUS.items()
+        for before, word in pairwise(entry.split())
+        if before in ("not", "cannot")
+    )
 
 
 def _read_as(term: Term) -> tuple[str, ...]:
