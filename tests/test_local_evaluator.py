@@ -205,6 +205,9 @@ def test_name_words() -> None:
     assert name_words("HTTPError") == "http error"
     assert name_words("getboardingpass") == "get boarding pass"  # glued names are split
     assert name_words("information") == "information"  # a long word stays whole
+    # an "s" at a glued boundary goes with the noun where both read as words (frequencies alone say "changes eat")
+    assert name_words("changeseatassignment") == "change seat assignment"
+    assert name_words("updatesaddress") == "updates address"  # "saddress" is no word: left as split
 
 
 def test_classify_confidence_in_range_and_monotone_with_the_margin() -> None:
@@ -616,6 +619,9 @@ def test_a_bare_label_name_borrows_other_words_for_its_words() -> None:
     # the thesaurus's words rank the label first; alone (none of the name's own words) they weigh half, under
     # the applicability threshold
     assert score_labels(["my app keeps crashing with an error"], labels)[0].name == "reportbrokensoftware"
+    # "get" names no intent ("getseatinfo" is about seat info): a customer's "I need" no longer meets every get-label
+    assert label_document("getseatinfo") == "seat info"
+    assert score_labels(["i need internet"], ["getchannelpackage", "getinformation", "startservice"])[0].peak < 0.1
     described = ClassLabel(name="cancel", description="The customer ends the plan.", examples=[])
     assert label_document(described) == "cancel . The customer ends the plan."  # as its author wrote it
 

@@ -20,13 +20,14 @@ from metricstore.evaluation.claude import CallRecord
 from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local/5"
+LOCAL_MODEL = "local/6"
 """The free tier's part of a cache key: bump it when the free tier answers differently, so that cached answers of
 the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences; 3: a bare
 label name matched on its words and on its thesaurus words as two cosines; 4: a date must name a day of the
 request on the side of today its field describes, and a customer's words are also read in the thesaurus's head
 words; 5: function words left out of classification, an agent's line weighs half, a denied action reads as a
-failure, a catch-all label answers when no other applies)."""
+failure, a catch-all label answers when no other applies; 6: "get" in a label's name is no word of its meaning,
+a glued name's boundary "s" goes with the noun, bare names blend their kinds at 1/3)."""
 
 
 def content_hash(data: Any) -> str:

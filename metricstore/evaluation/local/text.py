@@ -48,8 +48,20 @@ def _unglued(word: str) -> tuple[str, ...]:
         return (word,)
     import wordninja
 
-    parts = tuple(wordninja.split(word))
+    parts = _s_moved(wordninja.split(word), wordninja.DEFAULT_LANGUAGE_MODEL._wordcost)
     return parts if len(parts) > 1 and all(len(p) > 1 for p in parts) else (word,)
+
+
+def _s_moved(parts: list[str], known: Any) -> tuple[str, ...]:
+    """Glued words with an "s" at a boundary read as a base form and a word starting with it ("changes eat" →
+    "change seat") where both are words: names are written as a verb and a noun ("changeseatassignment"), and
+    word frequencies alone prefer the more frequent "changes" and "eat"."""
+    out = list(parts)
+    for i in range(len(out) - 1):
+        left, right = out[i], out[i + 1]
+        if len(left) > 2 and left.endswith("s") and left[:-1] in known and f"s{right}" in known:
+            out[i], out[i + 1] = left[:-1], f"s{right}"
+    return tuple(out)
 
 
 def _normalize(text: str) -> str:
