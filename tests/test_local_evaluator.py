@@ -208,6 +208,7 @@ def test_name_words() -> None:
     # an "s" at a glued boundary goes with the noun where both read as words (frequencies alone say "changes eat")
     assert name_words("changeseatassignment") == "change seat assignment"
     assert name_words("updatesaddress") == "updates address"  # "saddress" is no word: left as split
+    assert name_words("salesteam") == "sales team"  # "sale steam" is far less likely: left as split
 
 
 def test_classify_confidence_in_range_and_monotone_with_the_margin() -> None:
