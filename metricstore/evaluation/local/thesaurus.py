@@ -34,7 +34,7 @@ THESAURUS: dict[str, str] = {
     "check": "see know what is status look",
     "get": "need receive send",
     "report": "problem issue",
-    "broken": "not working crash crashing error damaged cracked fail failing stuck",
+    "broken": "not working crash crashing error damaged cracked fail failing stuck problem issue trouble",
     "lost": "missing stolen lose cannot find misplaced",
     "stolen": "lost theft missing",
     "replace": "replacement new another damaged",
