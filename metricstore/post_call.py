@@ -13,7 +13,8 @@ from pydantic.alias_generators import to_camel
 
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
 from metricstore.definitions import MetricDefinition
-from metricstore.query import QueryError, TypedValue, optional_rows, typed_value
+from metricstore.query import QueryError, optional_rows, typed_value
+from metricstore.query_models import TypedValue
 from metricstore.warehouse import render_sql
 
 PostCallType = Literal["number", "string", "boolean", "array"]

@@ -17,7 +17,15 @@ from metricstore.api.errors import error_responses
 from metricstore.definitions import KEY_PATTERN
 from metricstore.evaluation.base import Status
 from metricstore.evaluation.on_demand import evaluate_subject, on_demand_subject
-from metricstore.query import CatalogResponse, EntityType, LatestResponse, Scope, Source, TrendResponse, ValuesResponse
+from metricstore.query_models import (
+    CatalogResponse,
+    EntityType,
+    LatestResponse,
+    Scope,
+    Source,
+    TrendResponse,
+    ValuesResponse,
+)
 
 router = APIRouter(prefix="/v1/{ws}/metrics", tags=["metrics"])
 

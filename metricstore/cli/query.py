@@ -12,7 +12,7 @@ from metricstore.cli.published_query import published_query
 from metricstore.cli.tables import cell, echo_table
 
 if TYPE_CHECKING:
-    from metricstore.query import CalibrationSummary, EntityType, Scope, Source
+    from metricstore.query_models import CalibrationSummary, EntityType, Scope, Source
 
 QUERY_SOURCES = click.Choice(["production", "simulation"])
 

@@ -1,4 +1,5 @@
-"""The HTTP server: `FakeClaude`, its messages endpoint (faults, limits, prompt caching) and message batches."""
+"""The HTTP server: `FakeClaude`, its routing and messages endpoint (faults, limits, prompt caching); the message
+batches' endpoints are in `batches` (`_Batches`, which `FakeClaude` inherits)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -20,6 +21,7 @@ from typing import Any, Final, Self, cast
 from urllib.parse import parse_qs, urlsplit
 
 from metricstore.testing.fake_claude.answers import Responder, default_responder
+from metricstore.testing.fake_claude.batches import _Batches
 from metricstore.testing.fake_claude.prompt import (
     _block_text,
     _forced_tool,
@@ -28,13 +30,12 @@ from metricstore.testing.fake_claude.prompt import (
     count_input_tokens,
     tokens_for_chars,
 )
+from metricstore.testing.fake_claude.reply import _Reply
 from metricstore.testing.fake_claude.validation import _validate
 
 FAULT_KINDS: Final[frozenset[str]] = frozenset({"429", "529", "500", "timeout", "malformed", "refusal", "truncated"})
 """The fault kinds accepted in `faults` and in `[[fake:KIND]]` markers."""
 
-_ERROR_FAULTS: Final[frozenset[str]] = frozenset({"429", "529", "500", "timeout"})
-_CUSTOM_ID_RE: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _BATCH_PATH_RE: Final = re.compile(r"^/v1/messages/batches/([^/]+)(/results|/cancel)?$")
 _REFUSAL_TEXT: Final = "I'm sorry, but I can't help with that request."
 _REASONS: Final[dict[int, str]] = {529: "Overloaded"}
@@ -49,30 +50,6 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
-
-
-@dataclass
-class _Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class _Batch:
-    id: str
-    seq: int
-    requests: list[dict[str, Any]]
-    created_at: datetime
-    polls: int = 0
-    status: str = "in_progress"
-    cancel_initiated_at: datetime | None = None
-    ended_at: datetime | None = None
-    results: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 class _Server(ThreadingHTTPServer):
@@ -145,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class FakeClaude:
+class FakeClaude(_Batches):
     """A fake Claude API server on 127.0.0.1 (see the package docstring for the rules).
 
     Use as a context manager (`with FakeClaude(...) as fake:`), or call `start()` and `stop()`.
@@ -227,7 +204,7 @@ class FakeClaude:
         self._seq = 0
         self._connections_opened = 0
         self._sockets: set[socket.socket] = set()
-        self._batches: dict[str, _Batch] = {}
+        self._batches = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -666,159 +643,3 @@ class FakeClaude:
             "container": None,
             "usage": usage,
         }
-
-    # -- batches ----------------------------------------------------------------------------------------------
-
-    def _batch_json(self, batch: _Batch) -> dict[str, Any]:
-        ended = batch.status == "ended"
-        counts = Counter(r["result"]["type"] for r in batch.results) if ended else Counter[str]()
-        base = f"http://127.0.0.1:{self._server.server_address[1]}" if self._server else ""
-        return {
-            "id": batch.id,
-            "type": "message_batch",
-            "processing_status": batch.status,
-            "request_counts": {
-                "processing": 0 if ended else len(batch.requests),
-                "succeeded": counts["succeeded"],
-                "errored": counts["errored"],
-                "canceled": counts["canceled"],
-                "expired": counts["expired"],
-            },
-            "created_at": _iso(batch.created_at),
-            "expires_at": _iso(batch.created_at + timedelta(hours=24)),
-            "ended_at": _iso(batch.ended_at),
-            "cancel_initiated_at": _iso(batch.cancel_initiated_at),
-            "archived_at": None,
-            "results_url": f"{base}/v1/messages/batches/{batch.id}/results" if ended else None,
-        }
-
-    def _batch_create(self, body: Any) -> _Reply:
-        requests = body.get("requests") if isinstance(body, dict) else None
-        if not isinstance(requests, list) or not requests:
-            return self._error(400, "invalid_request_error", "requests: at least one request is required")
-        seen: set[str] = set()
-        for i, item in enumerate(requests):
-            custom_id = item.get("custom_id") if isinstance(item, dict) else None
-            if not isinstance(custom_id, str) or not _CUSTOM_ID_RE.match(custom_id):
-                return self._error(
-                    400, "invalid_request_error", f"requests.{i}.custom_id: must match ^[a-zA-Z0-9_-]{{1,64}}$"
-                )
-            if custom_id in seen:
-                return self._error(400, "invalid_request_error", f"requests.{i}.custom_id: duplicate {custom_id!r}")
-            seen.add(custom_id)
-            error = _validate(item.get("params"))
-            if error:
-                return self._error(400, "invalid_request_error", f"requests.{i}.params.{error}")
-            if item["params"].get("stream"):
-                return self._error(400, "invalid_request_error", f"requests.{i}.params.stream: not allowed")
-        seq = self._next_seq()
-        batch = _Batch(id=f"msgbatch_fake_{seq:012d}", seq=seq, requests=requests, created_at=datetime.now(UTC))
-        with self._batch_lock:
-            self._batches[batch.id] = batch
-            if self._polls_until_ended == 0:
-                self._end_batch(batch)
-            return self._json(200, self._batch_json(batch))
-
-    def _end_batch(self, batch: _Batch) -> None:
-        """Caller holds the batch lock."""
-        cache: set[str] = set()
-        no_lock = contextlib.nullcontext()
-        results: list[dict[str, Any]] = []
-        for item in batch.requests:
-            params = cast(dict[str, Any], item["params"])
-            result: dict[str, Any]
-            if batch.status == "canceling":
-                result = {"type": "canceled"}
-            else:
-                fault = _marker_fault(params)
-                if fault in _ERROR_FAULTS:
-                    kind = {"429": "rate_limit_error", "529": "overloaded_error"}.get(fault or "", "api_error")
-                    result = self._errored(kind, f"Injected fault {fault}.")
-                else:
-                    try:
-                        message = self._compose(params, fault, cache, no_lock, "batch")
-                        result = {"type": "succeeded", "message": message}
-                    except Exception as exc:
-                        result = self._errored("api_error", f"responder raised {type(exc).__name__}: {exc}")
-            results.append({"custom_id": item["custom_id"], "result": result})
-        batch.results = results
-        batch.status = "ended"
-        batch.ended_at = datetime.now(UTC)
-
-    def _errored(self, kind: str, message: str) -> dict[str, Any]:
-        request_id = f"req_fake_{self._next_seq():012d}"
-        error = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
-        return {"type": "errored", "error": error}
-
-    def _batch_retrieve(self, batch_id: str) -> _Reply:
-        with self._batch_lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
-            batch.polls += 1
-            if batch.status == "canceling" or (
-                batch.status == "in_progress" and batch.polls >= self._polls_until_ended
-            ):
-                self._end_batch(batch)
-            return self._json(200, self._batch_json(batch))
-
-    def _batch_results(self, batch_id: str) -> _Reply:
-        with self._batch_lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
-            if batch.status != "ended":
-                return self._error(400, "invalid_request_error", "Results are not available until the batch ends.")
-            lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch.results)
-        request_id = f"req_fake_{self._next_seq():012d}"
-        return _Reply(200, {"content-type": "application/binary", "request-id": request_id}, lines.encode())
-
-    def _batch_cancel(self, batch_id: str) -> _Reply:
-        with self._batch_lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
-            if batch.status == "in_progress":
-                batch.status = "canceling"
-                batch.cancel_initiated_at = datetime.now(UTC)
-            return self._json(200, self._batch_json(batch))
-
-    def _batch_delete(self, batch_id: str) -> _Reply:
-        with self._batch_lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return self._error(404, "not_found_error", f"No message batch with id {batch_id!r}")
-            if batch.status != "ended":
-                return self._error(400, "invalid_request_error", "A batch must end before it can be deleted.")
-            del self._batches[batch_id]
-        return self._json(200, {"id": batch_id, "type": "message_batch_deleted"})
-
-    def _batch_list(self, query: Mapping[str, str]) -> _Reply:
-        try:
-            limit = max(1, min(1000, int(query.get("limit", "20"))))
-        except ValueError:
-            return self._error(400, "invalid_request_error", "limit: Input should be a valid integer")
-        with self._batch_lock:
-            ordered = sorted(self._batches.values(), key=lambda b: -b.seq)
-            ids = [b.id for b in ordered]
-            if "after_id" in query and query["after_id"] in ids:
-                ordered = ordered[ids.index(query["after_id"]) + 1 :]
-                page = ordered[:limit]
-                has_more = len(ordered) > limit
-            elif "before_id" in query and query["before_id"] in ids:
-                ordered = ordered[: ids.index(query["before_id"])]
-                page = ordered[-limit:]
-                has_more = len(ordered) > limit
-            else:
-                page = ordered[:limit]
-                has_more = len(ordered) > limit
-            data = [self._batch_json(b) for b in page]
-        return self._json(
-            200,
-            {
-                "data": data,
-                "has_more": has_more,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-            },
-        )
