@@ -627,6 +627,19 @@ def test_a_bare_label_name_borrows_other_words_for_its_words() -> None:
     assert label_document(described) == "cancel . The customer ends the plan."  # as its author wrote it
 
 
+def test_buying_starts_something_and_a_problem_is_something_broken() -> None:
+    from metricstore.evaluation.local.classification import score_labels
+
+    media = ["getchannelpackage", "getinformation", "startservice", "upgradeservice", "viewbills"]
+    assert score_labels(["i want to purchase internet"], media)[0].name == "startservice"
+    orders = ["changeorder", "startorder", "stoporder"]
+    assert score_labels(["i want to order 20 keyboards"], orders)[0].name == "startorder"  # not stop, by length
+    assert score_labels(["i want to cancel my order"], orders)[0].name == "stoporder"
+    software = ["expensereport", "reportbrokensoftware", "softwareupdate"]
+    for said in ("i have an issue with my outlook", "i have a problem with chrome", "trouble with skype"):
+        assert score_labels([said], software)[0].name == "reportbrokensoftware", said
+
+
 def test_thesaurus_words_do_not_dilute_a_bare_names_own_words() -> None:
     # "status" lends "update" to check-server-status; a customer's "update" still belongs to software-update,
     # whose own name says it

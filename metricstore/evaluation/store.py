@@ -27,7 +27,8 @@ label name matched on its words and on its thesaurus words as two cosines; 4: a 
 request on the side of today its field describes, and a customer's words are also read in the thesaurus's head
 words; 5: function words left out of classification, an agent's line weighs half, a denied action reads as a
 failure, a catch-all label answers when no other applies; 6: "get" in a label's name is no word of its meaning,
-a glued name's boundary "s" goes with the noun, bare names blend their kinds at 1/3)."""
+a glued name's boundary "s" goes with the noun, "problem" reads as broken and buying as starting, bare names blend
+their kinds at 1/4)."""
 
 
 def content_hash(data: Any) -> str:

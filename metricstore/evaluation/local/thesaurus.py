@@ -2,7 +2,12 @@
 knowledge (not from any conversation), so that a label named in few words ("report broken software") also meets
 the words a customer uses ("my app keeps crashing"). Only general request words are here (verbs such as cancel or
 change, states such as broken or lost, business nouns such as bill or order); words for one business's objects
-(seats, claims, routing numbers) were left out so as not to fit the benchmark's own label names."""
+(seats, claims, routing numbers) were left out so as not to fit the benchmark's own label names.
+
+Two changes were written after reading MultiDoGO misses (software and media) and are said so in
+``docs/free_tier.md``: "problem", "issue" and "trouble" read as broken (no longer as "report", which an ``expense
+report`` label also holds), and buying, purchasing, ordering or subscribing reads as starting (something new: an
+order, a service)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ THESAURUS: dict[str, str] = {
     "cancel": "stop end terminate close discontinue quit",
     "stop": "cancel end halt discontinue",
     "close": "cancel shut terminate end",
-    "start": "new begin sign up set up open activate",
+    "start": "new begin sign up set up open activate subscribe buy purchase order",
     "open": "new start create set up",
     "new": "start open another",
     "change": "modify switch update edit move different",
@@ -33,7 +38,6 @@ THESAURUS: dict[str, str] = {
     "view": "see show check look",
     "check": "see know what is status look",
     "get": "need receive send",
-    "report": "problem issue",
     "broken": "not working crash crashing error damaged cracked fail failing stuck problem issue trouble",
     "lost": "missing stolen lose cannot find misplaced",
     "stolen": "lost theft missing",
