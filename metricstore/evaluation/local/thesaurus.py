@@ -116,8 +116,24 @@ def _read_as(term: Term) -> tuple[str, ...]:
     0.71 with a denied word read as itself, 0.79 as a failure, 0.75 as both (full run, cross-validated: 0.69 →
     0.74)."""
     if term.negated and term.word not in _vader_words():
-        return _denied_heads().get(term.word, (_FAILURE,))
-    return _heads().get(term.word, ())
+        return _lookup(_denied_heads(), term.word) or (_FAILURE,)
+    return _lookup(_heads(), term.word)
+
+
+def _lookup(heads: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
+    """The heads of ``word`` or, when the thesaurus does not hold it as written, of the first of its base forms it
+    holds (:func:`_base_forms`: "issues" as issue, "opened" as open)."""
+    for form in (word, *_base_forms(word)):
+        if form in heads:
+            return heads[form]
+    return ()
+
+
+def _base_forms(word: str) -> list[str]:
+    """What an inflected English word may be the inflection of, by its ending: "issues" issue, "replies" reply,
+    "opened" open, "moved" move, "crashing" crash, "charging" charge."""
+    endings = {"ies": ("y",), "es": ("e", ""), "s": ("",), "ed": ("", "e"), "ing": ("", "e")}
+    return [word[: -len(end)] + base for end, bases in endings.items() if word.endswith(end) for base in bases]
 
 
 @cache
