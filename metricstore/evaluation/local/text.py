@@ -140,23 +140,23 @@ _NEGATIONS = DENIALS | {"no", "nor"}
 """Words :func:`content_words` keeps although they are function words: "not working", "no signal"."""
 
 
-def content_words(text: str) -> str:
-    """``text`` normalized (:func:`_normalize`, ``n't`` written out: :func:`_uncontracted`) without
-    its function words, negations kept ("not working"): what :mod:`.classification`'s character n-grams compare,
-    so that the "what is the" of a label's example does not meet every question an agent asks ("what is the
-    quantity, please?" reached an ``information`` label described with "what is the status of my claim"). A text
-    of function words only is kept whole."""
-    words = _normalize(_uncontracted(text)).split()
-    said = [w for w in words if w not in FUNCTION_WORDS or w in _NEGATIONS] or words
-    return " ".join(w for w in said if w not in COURTESY_WORDS)
-
-
 _COURTESY = """hi hii hai hey hello hiya good morning afternoon evening thanks thank thankyou welcome bye goodbye
     sir madam maam ok okay yes yeah yep sure calling contacting reaching help assist assistance today"""
 COURTESY_WORDS = frozenset(_COURTESY.split())
 """Words said in a call whatever its reason: greetings, thanks, assent, offers of help ("thank you for calling, how
 can I help you today?"). They name no request, so :func:`content_words` leaves them out, and a line of them only
 says nothing."""
+
+
+def content_words(text: str) -> str:
+    """``text`` normalized (:func:`_normalize`, ``n't`` written out: :func:`_uncontracted`) without
+    its function words, negations kept ("not working"): what :mod:`.classification`'s character n-grams compare,
+    so that the "what is the" of a label's example does not meet every question an agent asks ("what is the
+    quantity, please?" reached an ``information`` label described with "what is the status of my claim"). A text
+    of function words only is kept whole. :data:`COURTESY_WORDS` are left out always: "good morning" says nothing."""
+    words = _normalize(_uncontracted(text)).split()
+    said = [w for w in words if w not in FUNCTION_WORDS or w in _NEGATIONS] or words
+    return " ".join(w for w in said if w not in COURTESY_WORDS)
 
 
 _SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "to", "will", "can", "could", "would", "should"})
