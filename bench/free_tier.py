@@ -173,6 +173,22 @@ def _choose_knobs(pool: dict[str, list[dict[str, Any]]]) -> tuple[int, float, fl
     return levels, weight, decay
 
 
+def _confidence_figures(held: Sequence[tuple[str, str, float, float]]) -> dict[str, Any]:
+    """How well the product's confidence ranks its right answers above its wrong ones. The product answers the top
+    label when its best line reaches the shipped threshold and "not applicable" otherwise, with a confidence of
+    that answer (:func:`classify_confidence`); every MultiDoGO conversation has an intent of its domain, so "not
+    applicable" is a wrong answer here. Figures over every answer, and over the applicable ones alone."""
+    answered = [(g, p, c) for g, p, c, peak in held if peak >= CLASSIFY_THRESHOLD]
+    return {
+        "confidence_auroc": auroc(
+            [c for _, _, c, _ in held], [g == p and peak >= CLASSIFY_THRESHOLD for g, p, _, peak in held]
+        ),
+        "applicable_share": round(len(answered) / len(held), 4),
+        "accuracy_of_applicable": accuracy([g for g, _, _ in answered], [p for _, p, _ in answered]),
+        "confidence_auroc_of_applicable": auroc([c for _, _, c in answered], [g == p for g, p, _ in answered]),
+    }
+
+
 def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
     path = datasets / "multidogo" / "conversations.jsonl.gz"
     if not path.is_file():
@@ -186,7 +202,7 @@ def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
         return {kind: [i for d in chosen for i in scored[kind, d]] for kind in LABEL_SETS}
 
     per_domain: dict[str, Any] = {}
-    held: dict[str, list[tuple[str, str, float]]] = {kind: [] for kind in LABEL_SETS}
+    held: dict[str, list[tuple[str, str, float, float]]] = {kind: [] for kind in LABEL_SETS}
     for domain in domains:
         rest = pooled([d for d in domains if d != domain])
         knobs = _choose_knobs(rest)
@@ -209,18 +225,17 @@ def multidogo(datasets: Path, quick: bool = False) -> dict[str, Any]:
                 "macro_f1": macro_f1(gold, predicted),
                 "rejection_balanced_accuracy": _balanced_at(items, cut),
             }
-            held[kind] += [(i["gold"], i["by"][knobs][0], i["by"][knobs][1]) for i in items]
+            held[kind] += [(i["gold"], *i["by"][knobs]) for i in items]
         figures["worst_accuracy"] = min(figures[kind]["accuracy"] for kind in LABEL_SETS)
         per_domain[domain] = figures
     overall: dict[str, Any] = {}
     for kind in LABEL_SETS:
-        gold = [g for g, _, _ in held[kind]]
-        predicted = [p for _, p, _ in held[kind]]
+        gold = [g for g, _, _, _ in held[kind]]
+        predicted = [p for _, p, _, _ in held[kind]]
         overall[kind] = {
             "accuracy": accuracy(gold, predicted),
             "macro_f1": macro_f1(gold, predicted),
-            "confidence_auroc": auroc([c for _, _, c in held[kind]], [g == p for g, p, _ in held[kind]]),
-        }
+        } | _confidence_figures(held[kind])
     worst = min(LABEL_SETS, key=lambda kind: overall[kind]["accuracy"])
     everything = pooled(domains)
     chosen_everywhere = _choose_knobs(everything)

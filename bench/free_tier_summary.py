@@ -48,8 +48,15 @@ def _intent(intent: dict[str, Any], parts: list[str], targets: list[str]) -> Non
         "",
         "Accuracy of the top label. Macro-F1 (names / own / terse): "
         + " / ".join(f"{overall[k]['macro_f1']:.3f}" for k in ("names", "own", "terse"))
-        + "; confidence AUROC (right above wrong): "
+        + f". What the product answers (the top label where its best line reaches {shipped['threshold']}, otherwise "
+        "not applicable, a wrong answer here): applicable "
+        + " / ".join(f"{overall[k]['applicable_share']:.3f}" for k in ("names", "own", "terse"))
+        + ", accuracy of those "
+        + " / ".join(f"{overall[k]['accuracy_of_applicable']:.3f}" for k in ("names", "own", "terse"))
+        + "; confidence AUROC (right answers above wrong ones) over every answer "
         + " / ".join(_f(overall[k]["confidence_auroc"]) for k in ("names", "own", "terse"))
+        + ", over the applicable ones "
+        + " / ".join(_f(overall[k]["confidence_auroc_of_applicable"]) for k in ("names", "own", "terse"))
         + f". Per-domain worst-of-three range {low:.3f}–{high:.3f}. Knobs chosen on all six domains: decay "
         f"{chosen['position_decay']}, hypernym levels {chosen['hypernym_levels']} at weight {chosen['kinds_weight']}, "
         f"threshold {chosen['threshold']} (shipped: {shipped['position_decay']}, {shipped['hypernym_levels']} at "
