@@ -7,6 +7,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,34 @@ def test_numeric_aggregates_match_python(catalog: MetricCatalog, rows: list[tupl
 @given(rows=boolean_events)
 def test_rate_is_the_share_of_trues(catalog: MetricCatalog, rows: list[tuple[int, int, bool, Any]]) -> None:
     got = stored_aggregates(catalog, rows, "b")
-    expected = {("b_rate", g, p, s): (sum(v) / len(v), len(v)) for (g, p, s), v in grouped(rows).items()}
+    expected = {("b_rate", g, p, s): (Fraction(sum(v), len(v)), len(v)) for (g, p, s), v in grouped(rows).items()}
     assert sorted(got) == sorted(expected)
     assert {k: got[k][1] for k in expected} == {k: v[1] for k, v in expected.items()}
-    assert {k: got[k][0] for k in expected} == pytest.approx({k: v[0] for k, v in expected.items()}, abs=1e-9)
+    # exactly the share rounded to 9 decimals, the day's too (not a weighted mean of its rounded hours)
+    assert {k: got[k][0] for k in expected} == {k: _rounded(v[0]) for k, v in expected.items()}
     assert all(0 <= value <= 1 for value, _ in got.values())
+
+
+def _rounded(share: Fraction) -> float:
+    return float(round(share, 9))
+
+
+def test_a_day_is_exact_where_its_rounded_hours_are_not(catalog: MetricCatalog) -> None:
+    """One hour of 1 sample and one of 6: the hours round to 9 decimals (2/6 → 0.333333333), and the day's 2/7
+    from those would be 0.285714285; the day is 0.285714286. A sum of values finer than 9 decimals spread over
+    three hours rounds to 0 in each hour and to 1e-9 for the day."""
+    rows = [
+        (0, 0, False, False),
+        (1, 0, False, True),
+        (1, 1, False, True),
+        *[(1, m, False, False) for m in (2, 3, 4, 5)],
+    ]
+    got = stored_aggregates(catalog, rows, "b")
+    assert got["b_rate", "daily", DAY, "production"] == (0.285714286, 7)
+    numbers = [(h, m, False, 1 if b else 0) for h, m, _, b in rows]
+    got = stored_aggregates(catalog, numbers, "v")
+    assert got["v_avg", "daily", DAY, "production"] == (0.285714286, 7)
+    assert got["v_sum", "daily", DAY, "production"] == (2, 7)
+    fine = stored_aggregates(catalog, [(h, 0, False, 4e-10) for h in (0, 1, 2)], "v")
+    assert [fine["v_sum", "hourly", DAY + timedelta(hours=h), "production"][0] for h in (0, 1, 2)] == [0, 0, 0]
+    assert fine["v_sum", "daily", DAY, "production"] == (1e-9, 3)

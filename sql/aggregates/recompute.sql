@@ -1,7 +1,9 @@
 -- Recompute the aggregates of the given hours (agg_hours) and days (agg_days) from the facts.
 -- Per entity the most recently evaluated value counts; only values with status 'ok' are aggregated.
 -- Sums use fsum (compensated) and results are rounded to 9 decimals, so that a rerun gives the same
--- numbers whatever order the parallel scan added them in.
+-- numbers whatever order the parallel scan added them in. A day is never rolled up from rounded hours
+-- where that would not be exact (an avg or sum of hourly results rounded to 9 decimals is off in the
+-- last digit, and at a rounding boundary differs with the order of the addition).
 -- (status is filtered after picking the latest: an older version's 'ok' never stands in for a newer verdict)
 -- A definition version held back by its calibration gate (ops.metric_gates, not live) is left out before the
 -- picking: until it passes, the entities an older version evaluated keep that version's value.
@@ -52,7 +54,9 @@ JOIN agg_specs s ON s.workspace_id = f.workspace_id AND s.metric_key = f.metric_
 WHERE s.aggregation <> 'ratio'
 GROUP BY f.workspace_id, f.metric_key, f.period_start, f.source;
 
--- Days roll up from their hours; count_distinct cannot, so it reads the day's facts.
+-- Days roll up from their hours where that is exact: counts, min, max, and a rate from each hour's
+-- count of true values (rate × samples, rounded back to the integer it was); sum, avg and
+-- count_distinct read the day's facts.
 DELETE FROM metrics.metric_aggregates a
 USING agg_specs s, agg_days d
 WHERE a.granularity = 'daily' AND a.period_start = d.period_start
@@ -61,29 +65,27 @@ WHERE a.granularity = 'daily' AND a.period_start = d.period_start
 INSERT INTO metrics.metric_aggregates
 SELECT a.workspace_id, a.metric_key, 'daily', date_trunc('day', a.period_start) AS day, a.source,
        round(CASE any_value(s.aggregation)
-           WHEN 'count' THEN fsum(a.value)
-           WHEN 'sum' THEN fsum(a.value)
+           WHEN 'count' THEN sum(a.value)
            WHEN 'min' THEN min(a.value)
            WHEN 'max' THEN max(a.value)
-           WHEN 'avg' THEN fsum(a.value * a.sample_count) / sum(a.sample_count)
-           WHEN 'rate' THEN fsum(a.value * a.sample_count) / sum(a.sample_count)
+           WHEN 'rate' THEN sum(round(a.value * a.sample_count)) / sum(a.sample_count)
        END, 9),
        sum(a.sample_count), $computed_at
 FROM metrics.metric_aggregates a
 JOIN agg_specs s ON s.workspace_id = a.workspace_id AND s.metric_key = a.metric_key
 JOIN agg_days d ON date_trunc('day', a.period_start) = d.period_start
-WHERE a.granularity = 'hourly' AND s.aggregation NOT IN ('ratio', 'count_distinct')
+WHERE a.granularity = 'hourly' AND s.aggregation IN ('count', 'min', 'max', 'rate')
 GROUP BY a.workspace_id, a.metric_key, day, a.source;
 
 INSERT INTO metrics.metric_aggregates
 WITH scoped AS (
-    SELECT v.*, s.latest_only
+    SELECT v.*, s.latest_only, s.aggregation
     FROM metrics.metric_values v
     JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
     JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
     ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
         AND g.definition_version = v.definition_version
-    WHERE s.aggregation = 'count_distinct'
+    WHERE s.aggregation IN ('sum', 'avg', 'count_distinct')
       AND v.occurred_at >= $days_start AND v.occurred_at < $days_end
 ),
 picked AS (
@@ -95,7 +97,12 @@ picked AS (
         ORDER BY evaluated_at DESC, definition_version DESC) = 1
 )
 SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
-       count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR)), count(*), $computed_at
+       round(CASE any_value(v.aggregation)
+           WHEN 'sum' THEN fsum(v.value_num)
+           WHEN 'avg' THEN fsum(v.value_num) / count(*)
+           WHEN 'count_distinct' THEN count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR))
+       END, 9),
+       count(*), $computed_at
 FROM picked v
 WHERE v.status = 'ok'
 GROUP BY v.workspace_id, v.metric_key, day, v.source;
