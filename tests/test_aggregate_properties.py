@@ -173,3 +173,15 @@ def test_a_day_is_exact_where_its_rounded_hours_are_not(catalog: MetricCatalog) 
     fine = stored_aggregates(catalog, [(h, 0, False, 4e-10) for h in (0, 1, 2)], "v")
     assert [fine["v_sum", "hourly", DAY + timedelta(hours=h), "production"][0] for h in (0, 1, 2)] == [0, 0, 0]
     assert fine["v_sum", "daily", DAY, "production"] == (1e-9, 3)
+
+
+def test_sums_are_exact_and_huge_values_still_aggregate(catalog: MetricCatalog) -> None:
+    """Decimal values sum as written (0.1 + 0.2 + 0.3 is 0.6, their mean 0.2). A value too large for the decimal
+    sum (1e300) fails neither its hour nor its day: that group is summed in floating point."""
+    got = stored_aggregates(
+        catalog, [(0, 0, False, 0.1), (0, 1, False, 0.2), (0, 2, False, 0.3), (1, 0, False, 1e300)], "v"
+    )
+    assert got["v_sum", "hourly", DAY, "production"] == (0.6, 3)
+    assert got["v_avg", "hourly", DAY, "production"] == (0.2, 3)
+    assert got["v_sum", "hourly", DAY + timedelta(hours=1), "production"] == (1e300, 1)
+    assert got["v_sum", "daily", DAY, "production"] == (1e300, 4)

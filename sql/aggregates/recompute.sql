@@ -1,12 +1,19 @@
 -- Recompute the aggregates of the given hours (agg_hours) and days (agg_days) from the facts.
 -- Per entity the most recently evaluated value counts; only values with status 'ok' are aggregated.
--- Sums use fsum (compensated) and results are rounded to 9 decimals, so that a rerun gives the same
--- numbers whatever order the parallel scan added them in. A day is never rolled up from rounded hours
--- where that would not be exact (an avg or sum of hourly results rounded to 9 decimals is off in the
--- last digit, and at a rounding boundary differs with the order of the addition).
+-- Results are rounded to 9 decimals. Sums are added exactly (exact_sum), so that a rerun gives the same
+-- bytes whatever order the parallel scan added them in: a floating-point sum, even compensated (fsum),
+-- can differ in its last bit with the order, and where the mean sits on a rounding boundary (2-decimal
+-- values, 512 samples) that bit moves the 9th decimal. A day is never rolled up from rounded hours where
+-- that would not be exact (an avg or sum of hourly results rounded to 9 decimals is off in the last digit).
 -- (status is filtered after picking the latest: an older version's 'ok' never stands in for a newer verdict)
 -- A definition version held back by its calibration gate (ops.metric_gates, not live) is left out before the
 -- picking: until it passes, the entities an older version evaluated keep that version's value.
+-- A group's sum in DECIMAL(38, 15), each value rounded to 15 decimals and the addition exact; a group
+-- holding a value of 1e15 or more (whose last bit is coarser than 9 decimals anyway) falls back to fsum.
+CREATE OR REPLACE TEMP MACRO exact_sum(x) AS
+    CASE WHEN max(abs(x)) < 1e15 THEN sum(CASE WHEN abs(x) < 1e15 THEN x::DECIMAL(38, 15) END)::DOUBLE
+         ELSE fsum(x) END;
+
 DELETE FROM metrics.metric_aggregates a
 USING agg_specs s, agg_hours h
 WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
@@ -41,8 +48,8 @@ hour_facts AS (
 SELECT f.workspace_id, f.metric_key, 'hourly', f.period_start, f.source,
        round(CASE any_value(s.aggregation)
            WHEN 'count' THEN count(*)
-           WHEN 'sum' THEN fsum(f.value_num)
-           WHEN 'avg' THEN fsum(f.value_num) / count(*)
+           WHEN 'sum' THEN exact_sum(f.value_num)
+           WHEN 'avg' THEN exact_sum(f.value_num) / count(*)
            WHEN 'min' THEN min(f.value_num)
            WHEN 'max' THEN max(f.value_num)
            WHEN 'count_distinct' THEN count(DISTINCT coalesce(f.value_text, f.value_num::VARCHAR))
@@ -98,8 +105,8 @@ picked AS (
 )
 SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
        round(CASE any_value(v.aggregation)
-           WHEN 'sum' THEN fsum(v.value_num)
-           WHEN 'avg' THEN fsum(v.value_num) / count(*)
+           WHEN 'sum' THEN exact_sum(v.value_num)
+           WHEN 'avg' THEN exact_sum(v.value_num) / count(*)
            WHEN 'count_distinct' THEN count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR))
        END, 9),
        count(*), $computed_at
