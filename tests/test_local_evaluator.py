@@ -301,6 +301,15 @@ def test_extract_one_type(text: str, kind: str, value: Any) -> None:
     assert extract(text, [field], REFERENCE) == {"value": value}
 
 
+def test_digits_past_a_floats_range_are_no_number_or_amount() -> None:
+    """A run of digits too long for a float (inf) is no quantity: a stored inf would make its aggregates NaN."""
+    digits = ",".join(["999"] * 140)
+    found = extract(
+        f"I need {digits} units, that's ${digits}", fields(("n", "number", ""), ("a", "amount", "")), REFERENCE
+    )
+    assert found == {"n": None, "a": None}
+
+
 def test_extract_returns_none_when_absent() -> None:
     found = extract(
         "hello, I just have a question",

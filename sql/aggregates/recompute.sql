@@ -9,9 +9,10 @@
 -- A definition version held back by its calibration gate (ops.metric_gates, not live) is left out before the
 -- picking: until it passes, the entities an older version evaluated keep that version's value.
 -- A group's sum in DECIMAL(38, 15), each value rounded to 15 decimals and the addition exact; a group
--- holding a value of 1e15 or more (whose last bit is coarser than 9 decimals anyway) falls back to fsum.
+-- holding a value of 1e12 or more falls back to fsum. Both sums are computed for every group, so the
+-- decimal one only adds values under 1e12: it cannot overflow below 1.7e11 values in one group.
 CREATE OR REPLACE TEMP MACRO exact_sum(x) AS
-    CASE WHEN max(abs(x)) < 1e15 THEN sum(CASE WHEN abs(x) < 1e15 THEN x::DECIMAL(38, 15) END)::DOUBLE
+    CASE WHEN max(abs(x)) < 1e12 THEN sum(CASE WHEN abs(x) < 1e12 THEN x::DECIMAL(38, 15) END)::DOUBLE
          ELSE fsum(x) END;
 
 DELETE FROM metrics.metric_aggregates a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def _amounts(lines: Sequence[_Line]) -> list[_Candidate]:
         for m in AMOUNT.finditer(line.text):
             raw = m.group(0).strip()
             value = Price.fromstring(raw).amount_float
-            if value is None:
+            if value is None or not math.isfinite(value):  # digits past a float's range state no amount
                 continue
             if re.search(r"cents?\b", raw, re.IGNORECASE):
                 value /= 100
@@ -147,8 +148,9 @@ def _numbers(lines: Sequence[_Line], taken: Sequence[_Candidate]) -> list[_Candi
     found = []
     for i, line in enumerate(lines):
         for m in NUMBER.finditer(line.text):
-            candidate = _Candidate(i, m.start(), m.end(), float(m.group(0).replace(",", "")))
-            if not _overlaps(candidate, taken):
+            number = float(m.group(0).replace(",", ""))
+            candidate = _Candidate(i, m.start(), m.end(), number)
+            if math.isfinite(number) and not _overlaps(candidate, taken):  # 400 digits in a row are no quantity
                 found.append(candidate)
         for m in NUMBER_WORD.finditer(line.text):
             found.append(_Candidate(i, m.start(), m.end(), float(NUMBER_WORDS[m.group(1).lower()])))
