@@ -536,3 +536,45 @@ def test_metric_latest_keeps_workspaces_apart(conn: duckdb.DuckDBPyConnection, l
     assert conn.execute(
         "SELECT workspace_id, name, granularity, period_start, value FROM metrics.metric_latest ORDER BY 1"
     ).fetchall() == [("ws_a", "NPS A", "hourly", AT10, 6.0), ("ws_b", "NPS B", "daily", DAY, 9.0)]
+
+
+def test_an_ai_value_counts_at_its_latest_whichever_hours_share_a_run(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Conversation E has an AI value in hour 03 (version 1) and a later one in hour 05 (version 2), F one in hour
+    05. Aggregated hour by hour or in one run, E counts once, at its latest value, in hour 05 and in the day."""
+    score = {
+        "key": "score",
+        "name": "Score",
+        "metric_type": "numerical",
+        "extraction_mode": "ai_query",
+        "model_tier": "fast",
+        "ai_query_prompt": "Rate the call 1-10: {{ transcript }}",
+    }
+    catalog = write_defs(
+        tmp_path / "defs", [], {"ws_test": [{**score, "aggregation": "sum"}, {**score, "key": "n", "name": "N"}]}
+    )
+    values = [
+        ("E", "03:10", 10.0, "v1", "04:00"),
+        ("E", "05:10", 20.0, "v2", "06:00"),
+        ("F", "05:20", 1.0, "v2", "06:00"),
+    ]
+    for key in ("score", "n"):
+        conn.executemany(
+            "INSERT INTO metrics.metric_values (workspace_id, metric_key, metric_type, entity_type, entity_id, source, "
+            "occurred_at, value_num, status, definition_version, evaluated_at) VALUES ('ws_test', ?, 'numerical', "
+            "'conversation', ?, 'production', ?, ?, 'ok', ?, ?)",
+            [[key, e, f"2026-11-20 {at}", v, version, f"2026-11-20 {done}"] for e, at, v, version, done in values],
+        )
+    at3, at5 = hour("2026-11-20 03:00"), hour("2026-11-20 05:00")
+    expected = {
+        ("score", "hourly", at5, "production"): (21.0, 2),
+        ("score", "daily", DAY, "production"): (21.0, 2),
+        ("n", "hourly", at5, "production"): (2.0, 2),
+        ("n", "daily", DAY, "production"): (2.0, 2),
+    }
+    aggregate_window(conn, catalog, TimeWindow(at3, hour("2026-11-20 04:00")))
+    aggregate_window(conn, catalog, TimeWindow(at5, hour("2026-11-20 06:00")))
+    assert aggregates(conn) == expected
+    aggregate_window(conn, catalog, TimeWindow(at3, hour("2026-11-20 06:00")))
+    assert aggregates(conn) == expected

@@ -33,13 +33,27 @@ WITH scoped AS (
     WHERE v.occurred_at >= $range_start AND v.occurred_at < $range_end
 ),
 single AS (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only),
+-- an entity's latest value is picked among all of its values in the days the run touches, as the days'
+-- own aggregates below pick it, and counts in its hour if that hour is recomputed: an hour's result
+-- does not depend on which other hours of its day share its run
+latest_of_days AS (
+    SELECT v.workspace_id, v.metric_key, v.entity_type, v.entity_id, v.source,
+           date_trunc('hour', v.occurred_at) AS period_start, v.value_num, v.value_text, v.value_bool, v.status,
+           v.evaluated_at, v.definition_version
+    FROM metrics.metric_values v
+    JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
+    ANTI JOIN single s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
+    ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
+        AND g.definition_version = v.definition_version
+    WHERE v.occurred_at >= $days_start AND v.occurred_at < $days_end
+    QUALIFY row_number() OVER (
+        PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
+        ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
+),
 picked AS (
     SELECT f.* FROM scoped f SEMI JOIN single s USING (workspace_id, metric_key)
     UNION ALL
-    SELECT f.* FROM scoped f ANTI JOIN single s USING (workspace_id, metric_key)
-    QUALIFY row_number() OVER (
-        PARTITION BY f.workspace_id, f.metric_key, f.entity_type, f.entity_id
-        ORDER BY f.evaluated_at DESC, f.definition_version DESC) = 1
+    SELECT f.* FROM latest_of_days f SEMI JOIN agg_hours h USING (period_start)
 ),
 hour_facts AS (
     SELECT workspace_id, metric_key, source, period_start, value_num, value_text, value_bool
