@@ -73,24 +73,24 @@ def look(
     event (every line bad, or unreadable) touches the current hour, whose run quarantines it with its reason."""
     files = find_landing_files(landing)
     result = Arrivals(seen=dict(seen))
-    present = {str(f.path) for f in files}
+    present = {f.path for f in files}
     for path in sorted(set(seen) - present):
         result.touch(seen[path].hours, path)
         del result.seen[path]
     clock = now.replace(tzinfo=UTC).timestamp()
     settled = []
     for f in files:
-        if not _changed(f, seen.get(str(f.path))):
+        if not _changed(f, seen.get(f.path)):
             continue
         if clock - f.modified_at >= settle_seconds:
             settled.append(f)
         else:
-            result.settling.append(str(f.path))
+            result.settling.append(f.path)
     result.settling.sort()
     result.deferred = max(0, len(settled) - max_files)
     current = partition_key_for(floor_hour(now))
     for f, hours in file_hours(settled[:max_files], now).items():
-        path = str(f.path)
+        path = f.path
         before = seen.get(path)
         result.touch(sorted(set(hours) | set(before.hours if before else ())) or [current], path)
         result.seen[path] = SeenFile(f.size_bytes, f.modified_at, tuple(hours))
@@ -123,7 +123,7 @@ def file_hours(files: list[LandingFile], now: datetime) -> dict[LandingFile, lis
     if not files:
         return {}
     hours: dict[LandingFile, list[str]] = {f: [] for f in files}
-    by_path = {str(f.path): f for f in files}
+    by_path = {f.path: f for f in files}
     accepted = accepted_occurrences(TimeWindow(floor_hour(now), floor_hour(now) + HOUR), now)
     with duckdb.connect() as conn:
         parsed = parse_landing_files(conn, files, accepted)

@@ -85,6 +85,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
                 "unreadable_files",
                 "removed_files",
                 "touched_ids",
+                "touched_deliveries",
                 "event_winners",
                 "window_events",
                 "leaving_events",
@@ -106,7 +107,7 @@ def ingest_window(conn: duckdb.DuckDBPyConnection, landing: Path, window: TimeWi
 def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "file": [str(f.path) for f in files],
+            "file": [f.path for f in files],
             "source": [f.source for f in files],
             "size_bytes": [f.size_bytes for f in files],
             "modified_at": [f.modified_at for f in files],
@@ -118,7 +119,7 @@ def _files_frame(files: list[LandingFile]) -> pl.DataFrame:
 def _unreadable_frame(unreadable: list[UnreadableFile]) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "file": [str(u.file.path) for u in unreadable],
+            "file": [u.file.path for u in unreadable],
             "source": [u.file.source for u in unreadable],
             "reason": [u.reason for u in unreadable],
         },

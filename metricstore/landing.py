@@ -55,7 +55,7 @@ _REJECTED_LINE_REASONS = {
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path
+    path: str  # absolute, as a string: the warehouse indexes files by it, and a folder can hold many thousands
     source: str
     size_bytes: int
     modified_at: float
@@ -63,7 +63,7 @@ class LandingFile:
     @property
     def suffix(self) -> str | None:
         """The read suffix the name ends with (any case), or None for a type that is not read."""
-        name = self.path.name.lower()
+        name = os.path.basename(self.path).lower()  # noqa: PTH119 (a string path: see find_landing_files)
         return next((s for s in READ_SUFFIXES if name.endswith(s)), None)
 
     @property
@@ -96,6 +96,8 @@ def find_landing_files(landing: Path) -> list[LandingFile]:
     file or folder whose name starts with ``.`` is one still being written (the convention: write it under a
     hidden name, then rename it into place), as Spark and Hadoop take it too."""
     found = []
+    # Paths are strings here: a folder holds thousands of files (one per source and hour), and building a Path
+    # for each took as long as the system calls (half the listing; measured on 4,320 files, 75 -> 41 ms)
     root = landing.resolve()  # once: a file below it needs resolving only when it is a symlink
     for source in SOURCES:
         folder = root / source
@@ -107,17 +109,17 @@ def find_landing_files(landing: Path) -> list[LandingFile]:
             for name in names:
                 if name.startswith("."):
                     continue
-                path = Path(directory, name)
+                path = os.path.join(directory, name)  # noqa: PTH118
                 info = os.lstat(path)  # one system call per file, where is_file() + stat() + resolve() made several
                 if stat.S_ISLNK(info.st_mode):
-                    path = path.resolve()
+                    path = os.path.realpath(path)
                     try:
-                        info = path.stat()
+                        info = os.stat(path)  # noqa: PTH116
                     except OSError:  # a dangling link
                         continue
                 if stat.S_ISREG(info.st_mode):
                     batch.append(LandingFile(path, source, info.st_size, info.st_mtime))
-        found += sorted(batch, key=lambda f: f.path.parts)
+        found += sorted(batch, key=lambda f: f.path.split(os.sep))  # noqa: PTH206
     return found
 
 
@@ -143,7 +145,7 @@ def files_to_read(conn: duckdb.DuckDBPyConnection, files: list[LandingFile], win
     }
     chosen = []
     for f in files:
-        seen = known.get(str(f.path))
+        seen = known.get(f.path)
         if seen is None or seen[0] != f.size_bytes or seen[1] != f.modified_at or seen[2]:
             chosen.append(f)
     return chosen
@@ -151,7 +153,7 @@ def files_to_read(conn: duckdb.DuckDBPyConnection, files: list[LandingFile], win
 
 def removed_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[str]:
     """Files the index knows that are no longer in the landing folder."""
-    present = {str(f.path) for f in files}
+    present = {f.path for f in files}
     indexed = [r[0] for r in conn.execute("SELECT file FROM ops.landing_files ORDER BY file").fetchall()]
     return [file for file in indexed if file not in present]
 
@@ -167,7 +169,7 @@ def parse_landing_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile
     attached for this ingestion alone (its own name: another ingestion in the process has its own), which every
     cursor of the connection sees."""
     unreadable = [
-        UnreadableFile(f, JSON_DOCUMENT_REASON if f.path.name.lower().endswith(".json") else UNSUPPORTED_REASON)
+        UnreadableFile(f, JSON_DOCUMENT_REASON if f.path.lower().endswith(".json") else UNSUPPORTED_REASON)
         for f in files
         if f.format == "unsupported"
     ]
@@ -226,7 +228,7 @@ def parse_landing_files(conn: duckdb.DuckDBPyConnection, files: list[LandingFile
     finally:
         for cursor in cursors:
             cursor.close()
-    return ParsedFiles(database, sorted(unreadable, key=lambda u: str(u.file.path)))
+    return ParsedFiles(database, sorted(unreadable, key=lambda u: u.file.path))
 
 
 @dataclass
@@ -247,7 +249,7 @@ def _parse_into(
     as quarantined lines and the line numbers after them corrected (the reader drops a rejected line)."""
     params: list[Any] = []
     for f in files:
-        params += [str(f.path), f.source, str(f.path)]
+        params += [f.path, f.source, f.path]
     sources = ", ".join(f"'{s}'" for s in SOURCES)
     (statement,) = split_statements(
         render_sql(
@@ -272,7 +274,7 @@ def _parse_into(
     ).fetchall()
     if not rejected:
         return
-    folder_source = {str(f.path): f.source for f in files}
+    folder_source = {f.path: f.source for f in files}
     reasons = {k: v.format(max=MAX_LINE_BYTES) for k, v in _REJECTED_LINE_REASONS.items()}
     frame = pl.DataFrame(
         {
