@@ -20,43 +20,41 @@ USING agg_specs s, agg_hours h
 WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
   AND a.workspace_id = s.workspace_id AND a.metric_key = s.metric_key;
 
+-- The values that may count, of the occurrences in [range_start, range_end): all but those of a version its
+-- gate holds back (a table macro, so that the bounds reach the scan and it skips the row groups outside them)
+CREATE OR REPLACE TEMP MACRO countable_values(range_start, range_end) AS TABLE
+SELECT v.*
+FROM metrics.metric_values v
+ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
+    AND g.definition_version = v.definition_version
+WHERE v.occurred_at >= range_start AND v.occurred_at < range_end;
+
+-- Each entity's latest value of a latest-only metric (AI values: an entity may hold several versions), picked
+-- once among all of its values in the days the run touches: the hours and the days both count this pick, so an
+-- hour's result does not depend on which other hours of its day share its run.
+CREATE OR REPLACE TEMP TABLE latest_values AS
+SELECT v.*
+FROM countable_values($days_start, $days_end) v
+JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
+SEMI JOIN (SELECT workspace_id, metric_key FROM agg_specs WHERE latest_only) s USING (workspace_id, metric_key)
+QUALIFY row_number() OVER (
+    PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
+    ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1;
+
 -- (the facts are read straight into the grouping: no copy of the window's values)
 INSERT INTO metrics.metric_aggregates
-WITH scoped AS (
-    SELECT v.workspace_id, v.metric_key, v.entity_type, v.entity_id, v.source,
-           date_trunc('hour', v.occurred_at) AS period_start, v.value_num, v.value_text, v.value_bool, v.status,
-           v.evaluated_at, v.definition_version
-    FROM metrics.metric_values v
+WITH picked AS (
+    SELECT v.*
+    FROM countable_values($range_start, $range_end) v
     JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
-    ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
-        AND g.definition_version = v.definition_version
-    WHERE v.occurred_at >= $range_start AND v.occurred_at < $range_end
-),
-single AS (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only),
--- an entity's latest value is picked among all of its values in the days the run touches, as the days'
--- own aggregates below pick it, and counts in its hour if that hour is recomputed: an hour's result
--- does not depend on which other hours of its day share its run
-latest_of_days AS (
-    SELECT v.workspace_id, v.metric_key, v.entity_type, v.entity_id, v.source,
-           date_trunc('hour', v.occurred_at) AS period_start, v.value_num, v.value_text, v.value_bool, v.status,
-           v.evaluated_at, v.definition_version
-    FROM metrics.metric_values v
-    JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
-    ANTI JOIN single s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
-    ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
-        AND g.definition_version = v.definition_version
-    WHERE v.occurred_at >= $days_start AND v.occurred_at < $days_end
-    QUALIFY row_number() OVER (
-        PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
-        ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1
-),
-picked AS (
-    SELECT f.* FROM scoped f SEMI JOIN single s USING (workspace_id, metric_key)
+    SEMI JOIN (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only) s
+        USING (workspace_id, metric_key)
     UNION ALL
-    SELECT f.* FROM latest_of_days f SEMI JOIN agg_hours h USING (period_start)
+    SELECT v.* FROM latest_values v JOIN agg_hours h ON date_trunc('hour', v.occurred_at) = h.period_start
 ),
 hour_facts AS (
-    SELECT workspace_id, metric_key, source, period_start, value_num, value_text, value_bool
+    SELECT workspace_id, metric_key, source, date_trunc('hour', occurred_at) AS period_start, value_num,
+           value_text, value_bool
     FROM picked
     WHERE status = 'ok'
 )
@@ -100,33 +98,25 @@ WHERE a.granularity = 'hourly' AND s.aggregation IN ('count', 'min', 'max', 'rat
 GROUP BY a.workspace_id, a.metric_key, day, a.source;
 
 INSERT INTO metrics.metric_aggregates
-WITH scoped AS (
-    SELECT v.*, s.latest_only, s.aggregation
-    FROM metrics.metric_values v
-    JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
+WITH picked AS (
+    SELECT v.*
+    FROM countable_values($days_start, $days_end) v
     JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
-    ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
-        AND g.definition_version = v.definition_version
-    WHERE s.aggregation IN ('sum', 'avg', 'count_distinct')
-      AND v.occurred_at >= $days_start AND v.occurred_at < $days_end
-),
-picked AS (
-    SELECT * FROM scoped WHERE NOT latest_only
+    SEMI JOIN (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only) s
+        USING (workspace_id, metric_key)
     UNION ALL
-    SELECT * FROM scoped WHERE latest_only
-    QUALIFY row_number() OVER (
-        PARTITION BY workspace_id, metric_key, entity_type, entity_id
-        ORDER BY evaluated_at DESC, definition_version DESC) = 1
+    SELECT * FROM latest_values
 )
 SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
-       round(CASE any_value(v.aggregation)
+       round(CASE any_value(s.aggregation)
            WHEN 'sum' THEN exact_sum(v.value_num)
            WHEN 'avg' THEN exact_sum(v.value_num) / count(*)
            WHEN 'count_distinct' THEN count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR))
        END, 9),
        count(*), $computed_at
 FROM picked v
-WHERE v.status = 'ok'
+JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
+WHERE v.status = 'ok' AND s.aggregation IN ('sum', 'avg', 'count_distinct')
 GROUP BY v.workspace_id, v.metric_key, day, v.source;
 
 -- Ratios: the quotient of two metrics' aggregates for the same period and source; NULL where the
@@ -158,3 +148,5 @@ SELECT den.workspace_id, den.metric_key, den.granularity, den.period_start, den.
        den.sample_count, $computed_at
 FROM den
 LEFT JOIN num USING (workspace_id, metric_key, granularity, period_start, source);
+
+DROP TABLE latest_values;
