@@ -98,25 +98,26 @@ WHERE a.granularity = 'hourly' AND s.aggregation IN ('count', 'min', 'max', 'rat
 GROUP BY a.workspace_id, a.metric_key, day, a.source;
 
 INSERT INTO metrics.metric_aggregates
-WITH picked AS (
-    SELECT v.*
+WITH day_specs AS (SELECT * FROM agg_specs WHERE aggregation IN ('sum', 'avg', 'count_distinct')),
+picked AS (
+    SELECT v.*, s.aggregation
     FROM countable_values($days_start, $days_end) v
     JOIN agg_days d ON date_trunc('day', v.occurred_at) = d.period_start
-    SEMI JOIN (SELECT workspace_id, metric_key FROM agg_specs WHERE NOT latest_only) s
-        USING (workspace_id, metric_key)
+    JOIN day_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key AND NOT s.latest_only
     UNION ALL
-    SELECT * FROM latest_values
+    SELECT v.*, s.aggregation
+    FROM latest_values v
+    JOIN day_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
 )
 SELECT v.workspace_id, v.metric_key, 'daily', date_trunc('day', v.occurred_at) AS day, v.source,
-       round(CASE any_value(s.aggregation)
+       round(CASE any_value(v.aggregation)
            WHEN 'sum' THEN exact_sum(v.value_num)
            WHEN 'avg' THEN exact_sum(v.value_num) / count(*)
            WHEN 'count_distinct' THEN count(DISTINCT coalesce(v.value_text, v.value_num::VARCHAR))
        END, 9),
        count(*), $computed_at
 FROM picked v
-JOIN agg_specs s ON s.workspace_id = v.workspace_id AND s.metric_key = v.metric_key
-WHERE v.status = 'ok' AND s.aggregation IN ('sum', 'avg', 'count_distinct')
+WHERE v.status = 'ok'
 GROUP BY v.workspace_id, v.metric_key, day, v.source;
 
 -- Ratios: the quotient of two metrics' aggregates for the same period and source; NULL where the
