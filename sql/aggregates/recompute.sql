@@ -23,7 +23,8 @@ WHERE a.granularity = 'hourly' AND a.period_start = h.period_start
 -- The values that may count, of the occurrences in [range_start, range_end): all but those of a version its
 -- gate holds back (a table macro, so that the bounds reach the scan and it skips the row groups outside them)
 CREATE OR REPLACE TEMP MACRO countable_values(range_start, range_end) AS TABLE
-SELECT v.*
+SELECT v.workspace_id, v.metric_key, v.entity_type, v.entity_id, v.source, v.occurred_at, v.value_num,
+       v.value_text, v.value_bool, v.status, v.evaluated_at, v.definition_version  -- not rationale, evidence
 FROM metrics.metric_values v
 ANTI JOIN ops.metric_gates g ON NOT g.live AND g.workspace_id = v.workspace_id AND g.metric_key = v.metric_key
     AND g.definition_version = v.definition_version
