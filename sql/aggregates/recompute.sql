@@ -42,7 +42,7 @@ QUALIFY row_number() OVER (
     PARTITION BY v.workspace_id, v.metric_key, v.entity_type, v.entity_id
     ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1;
 
--- (the facts are read straight into the grouping: no copy of the window's values)
+-- (single-valued facts are read straight into the grouping; only latest_values, the AI values, is a copy)
 INSERT INTO metrics.metric_aggregates
 WITH picked AS (
     SELECT v.*
