@@ -16,7 +16,7 @@ from metricstore.catalog import write_catalog_table
 from metricstore.catalog_loader import MetricCatalog, load_catalog
 from metricstore.extract import extract_window
 from metricstore.ingest import ingest_window
-from metricstore.windows import TimeWindow
+from metricstore.windows import HOUR, TimeWindow
 from tests.conftest import event, hour, write_landing
 
 H10 = TimeWindow(hour("2026-11-20 10:00"), hour("2026-11-20 11:00"))
@@ -578,3 +578,133 @@ def test_an_ai_value_counts_at_its_latest_whichever_hours_share_a_run(
     assert aggregates(conn) == expected
     aggregate_window(conn, catalog, TimeWindow(at3, hour("2026-11-20 06:00")))
     assert aggregates(conn) == expected
+
+
+AI_SCORE = {
+    "key": "score",
+    "name": "Score",
+    "metric_type": "numerical",
+    "extraction_mode": "ai_query",
+    "model_tier": "fast",
+    "ai_query_prompt": "Rate the call 1-10: {{ transcript }}",
+    "aggregation": "sum",
+}
+
+
+def _store_value(conn: duckdb.DuckDBPyConnection, key: str, entity: str, at: str, value: float, version: str) -> None:
+    """One AI value stored the way the fan-out stores it (replacing the entity's value of that version)."""
+    from metricstore.evaluation.store import VALUE_SCHEMA, write_evaluations
+
+    row = dict.fromkeys(VALUE_SCHEMA) | {
+        "workspace_id": "ws_test",
+        "metric_key": key,
+        "metric_type": "numerical",
+        "entity_type": "conversation",
+        "entity_id": entity,
+        "source": "production",
+        "occurred_at": datetime.fromisoformat(at),
+        "value_num": value,
+        "status": "ok",
+        "definition_version": version,
+        "evaluated_at": datetime.fromisoformat(at).replace(minute=59),
+    }
+    write_evaluations(conn, [row], [], [])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "version"),
+    [
+        ("2026-11-20 03:10", "2026-11-20 05:10", "v1"),  # the conversation moved later in its day, same version
+        ("2026-11-20 03:10", "2026-11-20 05:10", "v2"),  # a new version's value, in another hour
+        ("2026-11-20 23:10", "2026-11-21 00:10", "v1"),  # across midnight
+        ("2026-11-20 23:10", "2026-11-21 00:10", "v2"),
+    ],
+)
+def test_a_later_ai_value_takes_the_entity_out_of_the_hour_it_counted_in(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, old: str, new: str, version: str
+) -> None:
+    """E's value counted in its hour; a later value of E (its conversation moved, or a new definition version)
+    arrives in a later run, in another hour. E then counts once, at the later value, whichever hours each run
+    covered: as when one run saw both."""
+    catalog = write_defs(tmp_path / "defs", [], {"ws_test": [AI_SCORE]})
+    old_hour, new_hour = hour(old[:13] + ":00"), hour(new[:13] + ":00")
+    _store_value(conn, "score", "F", old, 1.0, "v1")
+    _store_value(conn, "score", "E", old, 10.0, "v1")
+    aggregate_window(conn, catalog, TimeWindow(old_hour, old_hour + HOUR))
+    _store_value(conn, "score", "E", new, 20.0, version)
+    aggregate_window(conn, catalog, TimeWindow(new_hour, new_hour + HOUR))
+    got = aggregates(conn)
+    old_day, new_day = hour(old[:10] + " 00:00"), hour(new[:10] + " 00:00")
+    expected = {
+        ("score", "hourly", old_hour, "production"): (1.0, 1),
+        ("score", "hourly", new_hour, "production"): (20.0, 1),
+    }
+    if old_day == new_day:
+        expected[("score", "daily", old_day, "production")] = (21.0, 2)
+    else:
+        expected[("score", "daily", old_day, "production")] = (1.0, 1)
+        expected[("score", "daily", new_day, "production")] = (20.0, 1)
+    expect(got, expected)
+    aggregate_window(conn, catalog, TimeWindow(old_hour, old_hour + HOUR))  # the old hour run again, alone
+    expect(aggregates(conn), expected)
+
+
+def test_a_gate_moves_an_entity_to_its_older_version_in_another_hour(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """E holds v1 in hour 23 and v2 in the next day's hour 00, both counted at v2. When v2 is held back by its gate,
+    E counts at v1 in hour 23 again; when v2 passes, at v2 only: each run aggregates only the hour it is for."""
+    from metricstore.calibration.gate import GateState, store_gates
+
+    catalog = write_defs(tmp_path / "defs", [], {"ws_test": [AI_SCORE]})
+    at23, at00 = hour("2026-11-20 23:00"), hour("2026-11-21 00:00")
+    _store_value(conn, "score", "E", "2026-11-20 23:10", 10.0, "v1")
+    _store_value(conn, "score", "E", "2026-11-21 00:10", 20.0, "v2")
+    aggregate_window(conn, catalog, TimeWindow(at00, at00 + HOUR))
+    at_v2 = {
+        ("score", "hourly", at00, "production"): (20.0, 1),
+        ("score", "daily", at00, "production"): (20.0, 1),
+    }
+    expect(aggregates(conn), at_v2)
+
+    def gate(live: bool) -> None:
+        store_gates(conn, [GateState("ws_test", "score", "v2", live, "test", "accuracy", 0.8, 0.5)])
+        aggregate_window(conn, catalog, TimeWindow(at00, at00 + HOUR))
+
+    gate(False)
+    expect(
+        aggregates(conn),
+        {
+            ("score", "hourly", at23, "production"): (10.0, 1),
+            ("score", "daily", hour("2026-11-20 00:00"), "production"): (10.0, 1),
+        },
+    )
+    gate(True)
+    expect(aggregates(conn), at_v2)
+
+
+def test_an_entity_whose_latest_value_goes_counts_at_the_one_before(
+    conn: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
+) -> None:
+    """Conversation c1's snapshot a (hour 03) holds its v1 value, snapshot b (hour 05) its v2 value, the latest.
+    When b's file is removed and hour 05 runs again, b's value goes and c1 counts at v1 in hour 03 again."""
+    catalog = write_defs(tmp_path / "defs", [], {"ws_test": [AI_SCORE]})
+    at3, at5 = hour("2026-11-20 03:00"), hour("2026-11-20 05:00")
+    write_landing(landing, "call_intelligence/a.jsonl", [conversation("a", "2026-11-20T03:10:00Z", "c1")])
+    b = write_landing(landing, "call_intelligence/b.jsonl", [conversation("b", "2026-11-20T05:10:00Z", "c1")])
+    window = TimeWindow(at3, at5 + HOUR)
+    ingest_window(conn, landing, window)
+    _store_value(conn, "score", "c1", "2026-11-20 03:10", 10.0, "v1")
+    _store_value(conn, "score", "c1", "2026-11-20 05:10", 20.0, "v2")
+    aggregate_window(conn, catalog, window)
+    assert aggregates(conn) == {
+        ("score", "hourly", at5, "production"): (20.0, 1),
+        ("score", "daily", DAY, "production"): (20.0, 1),
+    }
+    b.unlink()
+    ingest_window(conn, landing, TimeWindow(at5, at5 + HOUR))
+    aggregate_window(conn, catalog, TimeWindow(at5, at5 + HOUR))
+    assert aggregates(conn) == {
+        ("score", "hourly", at3, "production"): (10.0, 1),
+        ("score", "daily", DAY, "production"): (10.0, 1),
+    }

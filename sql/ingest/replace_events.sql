@@ -36,19 +36,25 @@ WHERE NOT EXISTS (
 
 -- values of a gone event: the event's own, and its conversation's when they were computed from this snapshot
 CREATE OR REPLACE TEMP TABLE gone_values AS
-SELECT v.rowid AS value_rowid, v.workspace_id, v.occurred_at
+SELECT v.rowid AS value_rowid, v.workspace_id, v.metric_key, v.entity_type, v.entity_id
 FROM metrics.metric_values v
 JOIN gone_events g ON v.workspace_id = g.workspace_id AND v.entity_id = g.event_id
 WHERE v.entity_type = 'event' AND g.conversation_id IS NULL
 UNION
-SELECT v.rowid, v.workspace_id, v.occurred_at
+SELECT v.rowid, v.workspace_id, v.metric_key, v.entity_type, v.entity_id
 FROM metrics.metric_values v
 JOIN gone_events g
   ON v.workspace_id = g.workspace_id AND v.entity_id = g.conversation_id AND v.occurred_at = g.occurred_at
 WHERE v.entity_type = 'conversation';
 
+-- the hours of every value of those entities: the gone value's own, and those of the entity's other versions, one
+-- of which may now be its latest (aggregates/recompute.sql counts an entity at its latest value only)
 INSERT INTO ops.stale_periods
-SELECT DISTINCT workspace_id, date_trunc('hour', occurred_at) FROM gone_values;
+SELECT DISTINCT v.workspace_id, date_trunc('hour', v.occurred_at)
+FROM metrics.metric_values v
+SEMI JOIN gone_values g
+    ON v.workspace_id = g.workspace_id AND v.metric_key = g.metric_key AND v.entity_type = g.entity_type
+   AND v.entity_id = g.entity_id;
 
 DELETE FROM metrics.metric_values WHERE rowid IN (SELECT value_rowid FROM gone_values);
 
