@@ -517,3 +517,23 @@ def test_a_line_longer_than_the_csv_default_is_read(conn: duckdb.DuckDBPyConnect
     assert conn.execute(
         "SELECT json_array_length(data, '$.transcription') FROM raw.events WHERE event_id = 'long'"
     ).fetchone() == (3000,)
+
+
+@pytest.mark.parametrize("later", [True, False])
+def test_an_event_an_edit_moves_to_another_hour_is_stored_once(
+    conn: duckdb.DuckDBPyConnection, landing: Path, later: bool
+) -> None:
+    """e1 is stored in hour 10; its line is edited to another hour (11, or 09 before it), and only that hour runs.
+    e1 is then stored once, in its new hour: its old copy, of the same file and line, is no longer the event."""
+    path = write_landing(landing, "call_intelligence/a.jsonl", [event("e1", T10, id="c1"), event("e2", T10, id="c2")])
+    ingest_window(conn, landing, H10)
+    stat = path.stat()
+    moved = "2026-11-20T11:05:00Z" if later else "2026-11-20T09:05:00Z"
+    write_landing(landing, "call_intelligence/a.jsonl", [event("e1", moved, id="c1"), event("e2", T10, id="c2")])
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))
+    new_hour = H11 if later else TimeWindow(hour("2026-11-20 09:00"), hour("2026-11-20 10:00"))
+    ingest_window(conn, landing, new_hour)
+    assert conn.execute("SELECT event_id, occurred_at FROM raw.events ORDER BY 1").fetchall() == [
+        ("e1", datetime.fromisoformat(moved[:-1])),
+        ("e2", datetime.fromisoformat(T10[:-1])),
+    ]

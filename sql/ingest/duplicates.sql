@@ -4,7 +4,10 @@
 -- recorded; the same content delivered again is a silent duplicate (counted by the run).
 CREATE OR REPLACE TEMP TABLE event_winners AS
 SELECT event_id,
-       arg_min({'file': file, 'line': line, 'content_hash': content_hash}, (occurred_at, file, line)) AS first
+       arg_min(
+           {'file': file, 'line': line, 'occurred_at': occurred_at, 'content_hash': content_hash},
+           (occurred_at, file, line)
+       ) AS first
 FROM touched_deliveries
 GROUP BY event_id;
 

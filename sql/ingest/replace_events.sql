@@ -16,7 +16,8 @@ FROM raw.events r
 WHERE r.occurred_at >= $window_start AND r.occurred_at < $window_end
 UNION ALL
 -- a copy outside the window is gone whatever its data (the window's copy has another occurred_at): not reading
--- that column keeps this scan of every stored event narrow
+-- that column keeps this scan of every stored event narrow. A copy from the winning file and line is gone too
+-- when the line now says another time (an edit moved the event to this window, or out of the copy's hour).
 SELECT r.rowid, r.event_id, r.workspace_id, r.conversation_id, r.occurred_at, NULL
 FROM raw.events r
 SEMI JOIN touched_ids t USING (event_id)
@@ -24,6 +25,7 @@ WHERE (r.occurred_at < $window_start OR r.occurred_at >= $window_end)
   AND NOT EXISTS (
       SELECT 1 FROM event_winners w
       WHERE w.event_id = r.event_id AND w.first.file = r.file AND w.first.line = r.line
+        AND w.first.occurred_at = r.occurred_at
   );
 
 CREATE OR REPLACE TEMP TABLE gone_events AS
