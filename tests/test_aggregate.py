@@ -538,22 +538,24 @@ def test_metric_latest_keeps_workspaces_apart(conn: duckdb.DuckDBPyConnection, l
     ).fetchall() == [("ws_a", "NPS A", "hourly", AT10, 6.0), ("ws_b", "NPS B", "daily", DAY, 9.0)]
 
 
+AI_SCORE = {
+    "key": "score",
+    "name": "Score",
+    "metric_type": "numerical",
+    "extraction_mode": "ai_query",
+    "model_tier": "fast",
+    "ai_query_prompt": "Rate the call 1-10: {{ transcript }}",
+    "aggregation": "sum",
+}
+
+
 def test_an_ai_value_counts_at_its_latest_whichever_hours_share_a_run(
     conn: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     """Conversation E has an AI value in hour 03 (version 1) and a later one in hour 05 (version 2), F one in hour
     05. Aggregated hour by hour or in one run, E counts once, at its latest value, in hour 05 and in the day."""
-    score = {
-        "key": "score",
-        "name": "Score",
-        "metric_type": "numerical",
-        "extraction_mode": "ai_query",
-        "model_tier": "fast",
-        "ai_query_prompt": "Rate the call 1-10: {{ transcript }}",
-    }
-    catalog = write_defs(
-        tmp_path / "defs", [], {"ws_test": [{**score, "aggregation": "sum"}, {**score, "key": "n", "name": "N"}]}
-    )
+    count = {k: v for k, v in AI_SCORE.items() if k != "aggregation"} | {"key": "n", "name": "N"}
+    catalog = write_defs(tmp_path / "defs", [], {"ws_test": [AI_SCORE, count]})
     values = [
         ("E", "03:10", 10.0, "v1", "04:00"),
         ("E", "05:10", 20.0, "v2", "06:00"),
@@ -578,17 +580,6 @@ def test_an_ai_value_counts_at_its_latest_whichever_hours_share_a_run(
     assert aggregates(conn) == expected
     aggregate_window(conn, catalog, TimeWindow(at3, hour("2026-11-20 06:00")))
     assert aggregates(conn) == expected
-
-
-AI_SCORE = {
-    "key": "score",
-    "name": "Score",
-    "metric_type": "numerical",
-    "extraction_mode": "ai_query",
-    "model_tier": "fast",
-    "ai_query_prompt": "Rate the call 1-10: {{ transcript }}",
-    "aggregation": "sum",
-}
 
 
 def _store_value(conn: duckdb.DuckDBPyConnection, key: str, entity: str, at: str, value: float, version: str) -> None:
