@@ -45,17 +45,22 @@ QUALIFY row_number() OVER (
 -- An entity whose latest value lies outside these days counts in its own hour, not in any of these: what an hour
 -- holds does not depend on which days share its run (the writers mark every hour of an entity's values stale when
 -- its latest value changes: ai/store_evaluations.sql, ingest/replace_events.sql, calibration/store_gates.sql)
--- (a newer value was evaluated no earlier than the earliest pick: the bound lets the scan skip the row groups
--- of the values evaluated before it, most of the history)
+-- (a newer value was evaluated no earlier than the earliest pick: that bound, a constant from a variable (a
+-- subquery would be applied only after the join), lets the scan skip the row groups of the values evaluated
+-- before it, most of the history)
+SET VARIABLE earliest_pick = (SELECT min(evaluated_at) FROM latest_values);
+
 DELETE FROM latest_values l
 WHERE EXISTS (
     SELECT 1 FROM countable_values('-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP) v
-    WHERE v.evaluated_at >= (SELECT min(evaluated_at) FROM latest_values)
+    WHERE v.evaluated_at >= getvariable('earliest_pick')
       AND v.workspace_id = l.workspace_id AND v.metric_key = l.metric_key AND v.entity_type = l.entity_type
       AND v.entity_id = l.entity_id
       AND (v.evaluated_at > l.evaluated_at
            OR (v.evaluated_at = l.evaluated_at AND v.definition_version > l.definition_version))
 );
+
+RESET VARIABLE earliest_pick;
 
 -- (single-valued facts are read straight into the grouping; only latest_values, the AI values, is a copy)
 INSERT INTO metrics.metric_aggregates
