@@ -537,3 +537,34 @@ def test_an_event_an_edit_moves_to_another_hour_is_stored_once(
         ("e1", datetime.fromisoformat(moved[:-1])),
         ("e2", datetime.fromisoformat(T10[:-1])),
     ]
+
+
+def test_an_edit_within_an_hour_leaves_the_event_there_until_its_hour_runs(
+    conn: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    """a.jsonl holds e1 (hour 10) and e2 (hour 11). An edit inserts a line above e1 and moves e1 within its hour.
+    When hour 11 runs, e1 stays stored as it was (its hour still holds it); when hour 10 runs, it is the edited e1."""
+    path = write_landing(
+        landing, "call_intelligence/a.jsonl", [event("e1", T10, id="c1"), event("e2", "2026-11-20T11:05:00Z", id="c2")]
+    )
+    ingest_window(conn, landing, H10)
+    ingest_window(conn, landing, H11)
+    stat = path.stat()
+    lines = [
+        event("e0", "2026-11-20T12:00:00Z", id="c0"),
+        event("e1", "2026-11-20T10:40:00Z", id="c1"),
+        event("e2", "2026-11-20T11:05:00Z", id="c2"),
+    ]
+    write_landing(landing, "call_intelligence/a.jsonl", lines)
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))
+    ingest_window(conn, landing, H11)
+    stored = "SELECT event_id, occurred_at, line FROM raw.events ORDER BY 1"
+    assert conn.execute(stored).fetchall() == [
+        ("e1", datetime(2026, 11, 20, 10, 15), 1),
+        ("e2", datetime(2026, 11, 20, 11, 5), 3),
+    ]
+    ingest_window(conn, landing, H10)
+    assert conn.execute(stored).fetchall() == [
+        ("e1", datetime(2026, 11, 20, 10, 40), 2),
+        ("e2", datetime(2026, 11, 20, 11, 5), 3),
+    ]

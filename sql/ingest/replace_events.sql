@@ -16,16 +16,17 @@ FROM raw.events r
 WHERE r.occurred_at >= $window_start AND r.occurred_at < $window_end
 UNION ALL
 -- a copy outside the window is gone whatever its data (the window's copy has another occurred_at): not reading
--- that column keeps this scan of every stored event narrow. A copy from the winning file and line is gone too
--- when the line now says another time (an edit moved the event to this window, or out of the copy's hour).
+-- that column keeps this scan of every stored event narrow. A copy stays, as it is, while the winning delivery
+-- is in its file and its hour: that hour's own run stores what the line says now (an edit that shifted the line
+-- or its time within the hour). It goes when the winner is in another file, or an edit moved it to another hour.
 SELECT r.rowid, r.event_id, r.workspace_id, r.conversation_id, r.occurred_at, NULL
 FROM raw.events r
 SEMI JOIN touched_ids t USING (event_id)
 WHERE (r.occurred_at < $window_start OR r.occurred_at >= $window_end)
   AND NOT EXISTS (
       SELECT 1 FROM event_winners w
-      WHERE w.event_id = r.event_id AND w.first.file = r.file AND w.first.line = r.line
-        AND w.first.occurred_at = r.occurred_at
+      WHERE w.event_id = r.event_id AND w.first.file = r.file
+        AND date_trunc('hour', w.first.occurred_at) = date_trunc('hour', r.occurred_at)
   );
 
 CREATE OR REPLACE TEMP TABLE gone_events AS
