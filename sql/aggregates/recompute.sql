@@ -43,11 +43,10 @@ QUALIFY row_number() OVER (
     ORDER BY v.evaluated_at DESC, v.definition_version DESC) = 1;
 
 -- An entity whose latest value lies outside these days counts in its own hour, not in any of these: what an hour
--- holds does not depend on which days share its run (the writers mark every hour of an entity's values stale when
--- its latest value changes: ai/store_evaluations.sql, ingest/replace_events.sql, calibration/store_gates.sql)
--- (a newer value was evaluated no earlier than the earliest pick: that bound, a constant from a variable (a
--- subquery would be applied only after the join), lets the scan skip the row groups of the values evaluated
--- before it, most of the history)
+-- holds does not depend on which days share its run. The writers mark every hour of an entity's values stale when
+-- its latest value changes: ai/store_evaluations.sql, ingest/replace_events.sql, calibration/store_gates.sql.
+-- A newer value was evaluated no earlier than the earliest pick. That bound is set in a variable, a constant the
+-- scan uses to skip the row groups of older values (most of the history); a subquery would apply only after the join.
 SET VARIABLE earliest_pick = (SELECT min(evaluated_at) FROM latest_values);
 
 DELETE FROM latest_values l

@@ -15,10 +15,10 @@ SELECT r.rowid AS event_rowid, r.event_id, r.workspace_id, r.conversation_id, r.
 FROM raw.events r
 WHERE r.occurred_at >= $window_start AND r.occurred_at < $window_end
 UNION ALL
--- a copy outside the window is gone whatever its data (the window's copy has another occurred_at): not reading
--- that column keeps this scan of every stored event narrow. A copy stays, as it is, while the winning delivery
--- is in its file and its hour: that hour's own run stores what the line says now (an edit that shifted the line
--- or its time within the hour). It goes when the winner is in another file, or an edit moved it to another hour.
+-- a copy outside the window leaves when its event's winning delivery is in another file, or an edit moved it to
+-- another hour; while the winner is in the copy's file and hour, the copy stays as it is until that hour's own
+-- run stores what the line says now (an edit that shifted the line, or its time within the hour). Its data does
+-- not decide (the window's copy has another occurred_at): not reading that column keeps this scan narrow.
 SELECT r.rowid, r.event_id, r.workspace_id, r.conversation_id, r.occurred_at, NULL
 FROM raw.events r
 SEMI JOIN touched_ids t USING (event_id)
