@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.free_tier_ceiling import half_the_negatives, raters_ceiling, trained_on_uss
 from bench.free_tier_common import (
     DATASETS,
     SENTIMENTS,
@@ -321,6 +322,11 @@ def uss(datasets: Path, quick: bool = False) -> dict[str, Any]:
         "all": figures(range(len(gold))),
         "per_part": {p: figures([i for i, q in enumerate(parts) if q == p]) for p in ("sgd", "mwoz")},
         "wording_separates_negatives": _wording(gold, scores, lowest),
+        "ceilings": {
+            "raters": raters_ceiling([r["labels"]["overall_satisfaction_ratings"] for r in rows], predicted),
+            "trained_on_uss": trained_on_uss(rows, gold),
+            "free_tier_half_the_negatives": half_the_negatives([-x for x in scores], [g == "negative" for g in gold]),
+        },
         "seconds": round(time.perf_counter() - started, 1),
     }
 

@@ -99,6 +99,8 @@ def _sentiment(uss: dict[str, Any], shares: dict[str, Any], parts: list[str], ta
             f"{_f(w['auroc_dialogue_score'])} (dialogue score) and {_f(w['auroc_lowest_turn'])} (lowest turn); a "
             f"customer turn at {cuts}."
         )
+    if "ceilings" in uss:
+        _ceilings(uss["ceilings"], parts)
     if "shares" in shares:
         parts.append(
             f"On {shares['conversations']:,} MultiDoGO chats (unlabelled) the free tier says {shares['shares']}."
@@ -106,10 +108,51 @@ def _sentiment(uss: dict[str, Any], shares: dict[str, Any], parts: list[str], ta
     parts.append("")
     ratio = uss["all"]["ratio_to_always_neutral"] or 0.0
     recall = uss["all"]["per_class"]["negative"]["recall"]
+    human = uss.get("ceilings", {}).get("raters", {}).get("one_rater")
+    ceiling = (
+        f"; one human rater against the others: {human['ratio_to_always_neutral']:.2f}×, negative recall "
+        f"{human['negative_recall']:.3f}"
+        if human
+        else ""
+    )
     targets += [
         f"- sentiment macro-F1 ≥ {SENTIMENT_TARGET}× always-neutral (floor {SENTIMENT_FLOOR}×): "
-        f"{_met(ratio >= SENTIMENT_TARGET)} / floor {_met(ratio >= SENTIMENT_FLOOR)} ({ratio:.2f}×)",
+        f"{_met(ratio >= SENTIMENT_TARGET)} / floor {_met(ratio >= SENTIMENT_FLOOR)} ({ratio:.2f}×{ceiling})",
         f"- sentiment negative recall > {NEGATIVE_RECALL}: {_met(recall > NEGATIVE_RECALL)} ({recall:.3f})",
+    ]
+
+
+def _ceilings(ceilings: dict[str, Any], parts: list[str]) -> None:
+    """The USS ceilings (``bench/free_tier_ceiling.py``): one rater against the others, a model trained on USS."""
+    raters, trained = ceilings["raters"], ceilings["trained_on_uss"]
+    one, free = raters["one_rater"], raters["free_tier"]
+    parts += [
+        "",
+        f"Ceilings. Against the rounded mean of the other raters ({raters['dialogues']:,} dialogues, one rater held "
+        f"out at random, mean of {raters['draws']} draws):",
+        "",
+        "| who | macro-F1 | ratio to always neutral (range) | negative recall | negative precision | negative F1 | "
+        "neutral F1 | positive F1 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for who, f in (("one human rater", one), ("the free tier", free)):
+        spread = f"{f['ratio_range'][0]:.2f}–{f['ratio_range'][1]:.2f}"
+        parts.append(
+            f"| {who} | {f['macro_f1']:.3f} | {f['ratio_to_always_neutral']:.2f}× ({spread}) | "
+            f"{f['negative_recall']:.3f} | {f['negative_precision']:.3f} | {f['negative_f1']:.3f} | "
+            f"{f['neutral_f1']:.3f} | {f['positive_f1']:.3f} |"
+        )
+    half, free_half = trained["half_the_negatives"], ceilings["free_tier_half_the_negatives"]
+    parts += [
+        "",
+        f"A model trained on USS itself ({trained['model']}; a diagnostic that never ships, USS may not), against "
+        f"every rater's mean like the first table: macro-F1 {trained['macro_f1']:.3f} = "
+        f"{trained['ratio_to_always_neutral']:.2f}× always neutral, negative recall {trained['negative_recall']:.3f}, "
+        f"positive F1 {trained['positive_f1']:.3f}. Catching half the negatives, the cut chosen after seeing the "
+        f"answers: the trained model calls {half['called_negative']} dialogues negative for {half['caught']} of "
+        f"{half['negatives']} (precision {half['precision']:.3f}; negative AUROC {_f(trained['negative_auroc'])}); "
+        f"the free tier's dialogue score {free_half['called_negative']} for {free_half['caught']} (precision "
+        f"{free_half['precision']:.3f}).",
     ]
 
 
