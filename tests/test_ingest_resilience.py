@@ -419,6 +419,36 @@ def test_rerunning_an_hour_after_a_file_was_removed_removes_its_events_and_value
     reference.close()
 
 
+def test_rerunning_an_hour_keeps_the_values_of_its_unchanged_events_and_drops_those_of_a_changed_one(
+    tmp_path: Path,
+) -> None:
+    catalog = _catalog(tmp_path)
+    landing = tmp_path / "landing"
+    _calls(landing, "keep", T10, [10, 20])
+    conn = connect(tmp_path / "warehouse.duckdb")
+    write_catalog_table(conn, catalog)
+    _run(conn, landing, catalog, H10)
+
+    def values() -> list[tuple[Any, ...]]:
+        return conn.execute(
+            "SELECT metric_key, entity_id, evaluated_at FROM metrics.metric_values ORDER BY ALL"
+        ).fetchall()
+
+    before = values()
+    assert [v[:2] for v in before] == [
+        ("call_duration", "c_keep0"),
+        ("call_duration", "c_keep1"),
+        ("mood", "c_keep0"),
+        ("mood", "c_keep1"),
+    ]
+    assert ingest_window(conn, landing, H10).files_read == 1  # the hour's file is read again...
+    assert values() == before  # ...and its events, stored again unchanged, keep their values (no new AI call)
+    _calls(landing, "keep", T10, [10, 25])  # the second call's document changes
+    ingest_window(conn, landing, H10)
+    assert values() == [v for v in before if v[1] == "c_keep0"]
+    conn.close()
+
+
 def test_a_file_removed_while_another_hour_runs_leaves_with_its_values(tmp_path: Path) -> None:
     catalog = _catalog(tmp_path)
     landing = tmp_path / "landing"
