@@ -4,7 +4,8 @@
 -- it; their hours are marked stale so the aggregates are recomputed without them.
 -- No temp table here holds the documents: window_events names the winning lines by (part, part_row), and `data` is
 -- read from parsed_lines and raw.events where it is compared and stored. Copied through a temp table and sorted by
--- (file, line) before the insert, the documents had made this script's statements 3x slower (400,008 events in one window: 21 -> 6 s).
+-- (file, line) before the insert, the documents had made this script's statements 3x slower (400,008 events in
+-- one window: 21 -> 6 s).
 CREATE OR REPLACE TEMP TABLE window_events AS
 SELECT p.event_id, p.workspace_id, p.occurred_at, p.part, p.part_row
 FROM parsed_lines p
