@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from metricstore.evaluation.answers import AnswerInvalid, evaluation_from_answer
 from metricstore.evaluation.base import Conversation, Turn
 from metricstore.evaluation.prompts import TRANSCRIPT_REFERENCE, answer_schema, build_request, render_metric_prompt
 from metricstore.evaluation.redact import redact
+from metricstore.evaluation.sandbox import PromptRefused, PromptSandbox, render_bounded
 
 
 def metric(**fields: Any) -> MetricDefinition:
@@ -95,6 +97,24 @@ def test_prompt_templates_are_sandboxed_and_strict() -> None:
         render_metric_prompt(metric(ai_query_prompt="{{ no_such_variable }}"), CONV, redacted=False)
     with pytest.raises(SecurityError):
         render_metric_prompt(metric(ai_query_prompt="{{ call.__class__.__mro__ }}"), CONV, redacted=False)
+
+
+def test_a_render_is_bounded_by_the_cpu_time_it_uses_not_by_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("metricstore.evaluation.sandbox.MAX_RENDER_SECONDS", 0.05)
+    env = PromptSandbox()
+
+    # time passing while the render does not run (a busy machine, the GIL held by another thread) is not its time
+    def wait() -> str:
+        time.sleep(0.06)
+        return "waited"
+
+    waiting = env.from_string("{{ wait() }} and {{ wait() }}")
+    assert render_bounded(waiting, {"wait": wait}) == "waited and waited"
+    loop = env.from_string("{% for i in range(20000) %}{% for j in range(20000) %}{% endfor %}{% endfor %}")
+    started = time.thread_time()
+    with pytest.raises(PromptRefused, match=r"longer than 0\.05 s of CPU time"):
+        render_bounded(loop, {})
+    assert 0.05 <= time.thread_time() - started < 1
 
 
 @pytest.mark.parametrize(

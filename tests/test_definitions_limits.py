@@ -71,9 +71,9 @@ def test_defs_validate_refuses_a_typo_in_a_prompt(tmp_path: Path) -> None:
     ],
 )
 def test_prompts_that_would_fail_the_run_are_refused(prompt: str, reason: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: the render's budget is CPU time too, whatever the machine's load
     defs, errors = check_custom_definitions([], WS, [ai_query(prompt)], file="api")
-    assert time.perf_counter() - started < 2
+    assert time.thread_time() - started < 2
     assert defs == []
     assert [(e.key, e.field) for e in errors] == [("asks", "ai_query_prompt")]
     assert reason in errors[0].message

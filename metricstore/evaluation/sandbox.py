@@ -23,7 +23,11 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_PROMPT_CHARS = 20_000  # one rendered prompt (its template is at most 8,000 characters)
-MAX_RENDER_SECONDS = 0.5  # a prompt renders in well under a millisecond; this is for loops that never end
+MAX_RENDER_SECONDS = 0.5
+"""CPU time one render may use: a prompt renders in about a millisecond; this is for loops that never end. CPU time
+of the rendering thread, not time on the clock: a render that waits for the GIL or a core on a busy machine (the
+AI fan-out renders beside its other threads) was refused as too long, and that conversation's value failed for the
+hour."""
 MAX_POWER_BITS = 10_000
 
 # A printf width or precision (`%9d`, `%.9f`, `%*d`) or a str.format spec (`{:>9}`): where one operation can
@@ -109,18 +113,25 @@ class PromptSandbox(SandboxedEnvironment):
 
 
 def render_bounded(template: Template, variables: Mapping[str, Any]) -> str:
-    """``template`` rendered with ``variables``, refused (:class:`PromptRefused`) past MAX_RENDER_SECONDS or
-    MAX_PROMPT_CHARS of output."""
+    """``template`` rendered with ``variables``, refused (:class:`PromptRefused`) past MAX_RENDER_SECONDS of the
+    thread's CPU time or MAX_PROMPT_CHARS of output."""
+    cpu_start = time.thread_time()
     deadline = time.perf_counter() + MAX_RENDER_SECONDS
     expired = False
 
     def trace(frame: FrameType, event: str, arg: Any) -> Any:
-        nonlocal expired
+        # The clock is read on every line (cheap); the thread's CPU time (a system call, about 15x dearer) only when
+        # the clock passes the deadline. A thread uses no more CPU than the clock passes, so the next look at the
+        # CPU time is due no later than the budget can run out.
+        nonlocal expired, deadline
         if expired:  # raised once; the frames it unwinds through may run code of their own
             return None
         if time.perf_counter() > deadline:
-            expired = True
-            raise PromptRefused(f"rendering took longer than {MAX_RENDER_SECONDS} s")
+            spent = time.thread_time() - cpu_start
+            if spent > MAX_RENDER_SECONDS:
+                expired = True
+                raise PromptRefused(f"rendering took longer than {MAX_RENDER_SECONDS} s of CPU time")
+            deadline = time.perf_counter() + MAX_RENDER_SECONDS - spent
         return trace
 
     previous = sys.gettrace()  # a debugger's or coverage's tracer is put back afterwards
