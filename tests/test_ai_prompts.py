@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from datetime import datetime
@@ -115,6 +116,19 @@ def test_a_render_is_bounded_by_the_cpu_time_it_uses_not_by_the_clock(monkeypatc
     with pytest.raises(PromptRefused, match=r"longer than 0\.05 s of CPU time"):
         render_bounded(loop, {})
     assert 0.05 <= time.thread_time() - started < 1
+
+
+def test_a_garbage_collection_inside_a_render_is_not_the_renders_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("metricstore.evaluation.sandbox.MAX_RENDER_SECONDS", 0.005)
+    heap = [[i] for i in range(300_000)]  # a heap a full collection takes a while to walk, as in a run
+
+    def collect() -> str:
+        started = time.thread_time()
+        gc.collect()
+        return f"collected in {'more' if time.thread_time() - started > 0.005 else 'less'} than the budget"
+
+    rendered = render_bounded(PromptSandbox().from_string("{{ collect() }}"), {"collect": collect})
+    assert rendered == "collected in more than the budget" and len(heap) == 300_000
 
 
 @pytest.mark.parametrize(
