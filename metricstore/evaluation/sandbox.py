@@ -124,7 +124,8 @@ def _count_collection(phase: str, info: dict[str, int]) -> None:
     if phase == "start":
         _collections.started = time.thread_time()
     else:
-        _collections.seconds = getattr(_collections, "seconds", 0.0) + time.thread_time() - _collections.started
+        now = time.thread_time()
+        _collections.seconds = getattr(_collections, "seconds", 0.0) + now - getattr(_collections, "started", now)
 
 
 def _collected_seconds() -> float:
