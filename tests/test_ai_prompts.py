@@ -130,6 +130,18 @@ def test_a_garbage_collection_inside_a_render_is_not_the_renders_time(monkeypatc
     rendered = render_bounded(PromptSandbox().from_string("{{ collect() }}"), {"collect": collect})
     assert rendered == "collected in more than the budget" and len(heap) == 300_000
 
+    # another library's collection callback runs inside the render too: the budget still holds after it
+    def theirs(phase: str, info: dict[str, int]) -> None:
+        pass
+
+    loop = "{{ collect() }}{% for i in range(3000) %}{% for j in range(3000) %}{% endfor %}{% endfor %}"
+    gc.callbacks.insert(0, theirs)  # the collector's own list, called in order: before ours
+    try:
+        with pytest.raises(PromptRefused, match="of CPU time"):
+            render_bounded(PromptSandbox().from_string(loop), {"collect": collect})
+    finally:
+        gc.callbacks.remove(theirs)
+
 
 @pytest.mark.parametrize(
     ("fields", "answer", "column", "expected"),

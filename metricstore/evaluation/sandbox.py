@@ -119,8 +119,7 @@ _collections = threading.local()
 
 def _count_collection(phase: str, info: dict[str, int]) -> None:
     """A ``gc.callbacks`` entry: the CPU time of every garbage collection, added to the tally of the thread it runs
-    in (:func:`_collected_seconds`). It calls no Python function, so a render's trace, which skips this frame, sees
-    no frame of it."""
+    in (:func:`_collected_seconds`)."""
     if phase == "start":
         _collections.started = time.thread_time()
     else:
@@ -141,15 +140,17 @@ def render_bounded(template: Template, variables: Mapping[str, Any]) -> str:
     cpu_start, collected_start = time.thread_time(), _collected_seconds()
     deadline = time.perf_counter() + MAX_RENDER_SECONDS
     expired = False
+    template_code = template.filename or "<template>"  # the file name Jinja compiles a template's code under
 
     def trace(frame: FrameType, event: str, arg: Any) -> Any:
+        # Only the template's own frames are traced, and only they raise: its loops are where a render spends its
+        # time. Any other frame may be a garbage collection's callback (this module's, or another library's), where
+        # the collector swallows an exception, and the render would go on unbounded.
         # The clock is read on every line (cheap); the thread's CPU time (a system call, about 15x dearer) only when
         # the clock passes the deadline. A thread uses no more CPU than the clock passes, so the next look at the
         # CPU time is due no later than the budget can run out.
         nonlocal expired, deadline
-        if expired:  # raised once; the frames it unwinds through may run code of their own
-            return None
-        if frame.f_code is _count_collection.__code__:  # a garbage collection's bookkeeping is not the render's
+        if expired or frame.f_code.co_filename != template_code:  # raised once; the unwinding frames are not traced
             return None
         if time.perf_counter() > deadline:
             spent = time.thread_time() - cpu_start - (_collected_seconds() - collected_start)
