@@ -33,6 +33,7 @@ from bench.free_tier_common import (
     DATASETS,
     SENTIMENTS,
     accuracy,
+    against_always_neutral,
     auroc,
     customer_text,
     customer_turns,
@@ -301,7 +302,7 @@ def uss(datasets: Path, quick: bool = False) -> dict[str, Any]:
 
     def figures(idx: Sequence[int]) -> dict[str, Any]:
         g, p = [gold[i] for i in idx], [predicted[i] for i in idx]
-        f1, neutral = macro_f1(g, p, SENTIMENTS), macro_f1(g, ["neutral"] * len(g), SENTIMENTS)
+        f1, neutral = against_always_neutral(g, p)
         return {
             "dialogues": len(idx),
             "macro_f1": f1,

@@ -17,18 +17,21 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from bench.free_tier_common import SENTIMENTS, auroc, customer_turns, macro_f1, per_class, rating_sentiment
+from bench.free_tier_common import (
+    SENTIMENTS,
+    against_always_neutral,
+    auroc,
+    customer_turns,
+    per_class,
+    rating_sentiment,
+)
 
 DRAWS = 20
 """Draws of the held-out rater: the figures are their mean, the ratio's range beside it."""
 
 
-def _one_rater(rating: float) -> str:
-    return rating_sentiment([rating])
-
-
 def _scored(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
-    f1, neutral = macro_f1(gold, predicted, SENTIMENTS), macro_f1(gold, ["neutral"] * len(gold), SENTIMENTS)
+    f1, neutral = against_always_neutral(gold, predicted)
     negative = per_class(gold, predicted, "negative")
     return {
         "macro_f1": f1,
@@ -55,7 +58,7 @@ def raters_ceiling(ratings: Sequence[Sequence[float]], predicted: Sequence[str],
         one, rest = [], []
         for i in kept:
             held = pick.randrange(len(ratings[i]))
-            one.append(_one_rater(ratings[i][held]))
+            one.append(rating_sentiment([ratings[i][held]]))
             rest.append(rating_sentiment([r for k, r in enumerate(ratings[i]) if k != held]))
         rater_rows.append(_scored(rest, one))
         free_rows.append(_scored(rest, [predicted[i] for i in kept]))

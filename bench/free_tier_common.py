@@ -64,6 +64,11 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str | None], classes: Sequ
     return round(sum(scores) / len(scores), 4) if scores else 0.0
 
 
+def against_always_neutral(gold: Sequence[str], predicted: Sequence[str | None]) -> tuple[float, float]:
+    """(macro-F1 of ``predicted``, macro-F1 of always answering neutral), over the three sentiments."""
+    return macro_f1(gold, predicted, SENTIMENTS), macro_f1(gold, ["neutral"] * len(gold), SENTIMENTS)
+
+
 def accuracy(gold: Sequence[Any], predicted: Sequence[Any]) -> float:
     return round(sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold), 4) if gold else 0.0
 
