@@ -124,7 +124,7 @@ def _count_collection(phase: str, info: dict[str, int]) -> None:
         _collections.started = time.thread_time()
     else:
         now = time.thread_time()
-        _collections.seconds = getattr(_collections, "seconds", 0.0) + now - getattr(_collections, "started", now)
+        _collections.seconds = _collected_seconds() + now - getattr(_collections, "started", now)
 
 
 def _collected_seconds() -> float:
