@@ -163,6 +163,14 @@ class CalibrationGate(BaseModel):
         description="The agreement figure compared: kappa for categorical and boolean metrics, spearman for "
         "numerical, set_f1 for lists, exact_match for text unless named.",
     )
+    min_labelled: int = Field(
+        default=30,
+        ge=1,
+        le=1_000_000,
+        description="The least number of labelled conversations the measure must stand on (its n) for the version "
+        "to go live. Below 30, a figure's bootstrap interval is commonly wider than ±0.15, and two right labels "
+        "would meet any minimum.",
+    )
 
     @field_validator("labels")
     @classmethod

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from metricstore.aggregate import aggregate_window
-from metricstore.calibration.gate import check_gates
-from metricstore.calibration.labels import read_labels
+from metricstore.calibration.gate import check_gates, gate_state
+from metricstore.calibration.labels import LabelsFileError, read_labels
 from metricstore.calibration.run import CalibrationError, calibrate
 from metricstore.catalog import write_catalog_table
 from metricstore.catalog_loader import MetricCatalog, load_catalog
@@ -168,8 +168,9 @@ def test_a_claude_tier_calibration_is_billed_once(warehouse: duckdb.DuckDBPyConn
     assert calls == (6, 6)
 
 
-def gated(minimum: float) -> dict[str, Any]:
-    return {**MOOD, "aggregation": "count", "calibration": {"labels": "labels/mood.jsonl", "min_agreement": minimum}}
+def gated(minimum: float, min_labelled: int = 6) -> dict[str, Any]:
+    gate = {"labels": "labels/mood.jsonl", "min_agreement": minimum, "min_labelled": min_labelled}
+    return {**MOOD, "aggregation": "count", "calibration": gate}
 
 
 def test_a_version_below_its_minimum_is_held_back_and_one_above_it_is_live(
@@ -200,6 +201,37 @@ def test_a_version_below_its_minimum_is_held_back_and_one_above_it_is_live(
     record = post_call_record(warehouse, catalog, "ws_test", call_id="c0")
     assert record.call_data.custom_metrics["mood"].value == "negative"
     assert warehouse.execute("SELECT count(*) FROM ops.calibrations").fetchone() == (2,)
+
+
+def test_a_gate_stands_on_enough_labels_and_on_the_model_its_tier_runs_on_now(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metricstore.evaluation.pending as pending
+
+    root = tmp_path / "defs"
+    catalog = catalog_with(root, gated(0.8, min_labelled=30))  # 30: the default
+    write_catalog_table(warehouse, catalog)
+    extract_window(warehouse, catalog, WINDOW)
+    evaluate_window(warehouse, catalog, WINDOW, client_factory=lambda: None)
+    labels = root / "workspaces" / "ws_test" / "labels" / "mood.jsonl"
+    write_labels(labels, [*({"conversation_id": f"c{i}", "expected": truth(i)} for i in range(6)), "not json"])
+    (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    assert not state.live and state.value == 1.0  # every label right, but on 6 conversations
+    assert "on 6 of 6 labelled conversations; 1 lines of the file refused" in state.reason
+    assert "at least 30 (min_labelled)" in state.reason
+
+    catalog = catalog_with(root, gated(0.8))
+    (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    assert state.live
+    # the free tier answers by another method now: its old calibration no longer decides, the run calibrates again
+    monkeypatch.setattr(pending, "LOCAL_MODEL", "local/next")
+    (loaded,) = catalog.definitions_for("ws_test")
+    state = gate_state(warehouse, root, "ws_test", loaded, calibrate_missing=False)
+    assert not state.live and "not calibrated on labels/mood.jsonl with local/next yet" in state.reason
+    (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
+    assert state.live
+    models = warehouse.execute("SELECT model, count(*) FROM ops.calibrations GROUP BY 1 ORDER BY 1").fetchall()
+    assert [m for m, _ in models][-1] == "local/next" and len(models) == 2
 
 
 def test_a_missing_labels_file_holds_back_that_metric_only(
@@ -271,6 +303,76 @@ def test_the_calibrate_command_prints_figures_and_json(
     assert body["figures"]["kappa"]["value"] == 1.0 and body["cached"] == 6 and body["gate"]["live"]
     missing = runner.invoke(main, ["calibrate", "nope", "--workspace", "ws_test"])
     assert missing.exit_code == 2 and "no metric 'nope'" in missing.output
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"conversation_id": "c0", "expected": "caf\xe9"}\n')
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    for labels_file, reason in [
+        (latin, "is not UTF-8 text (byte 42"),
+        (empty, "names no conversation"),
+        (tmp_path / "absent.jsonl", "no labels file"),
+    ]:
+        for workspace in ([], ["--workspace", "ws_test"]):
+            refused = runner.invoke(main, ["calibrate", "mood", "--labels", str(labels_file), *workspace])
+            if workspace and labels_file == empty:
+                reason = "holds no usable label"
+            assert refused.exit_code == 2 and reason in refused.output, refused.output
+            assert isinstance(refused.exception, SystemExit)  # no traceback
+
+
+def test_a_labels_file_is_read_strictly_and_refused_with_its_reason(tmp_path: Path) -> None:
+    catalog = catalog_with(tmp_path / "defs", MOOD)
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text(
+        " Conversation_ID , Expected ,Rater\n"  # any case, spaces around the names
+        "c0,negative,ana\n"
+        "c1\n"  # fewer fields than the header: not "no value expected"
+        "c2,negative,ana,extra\n"  # more
+        "c3,positive,\n"
+    )
+    labels = read_labels(csv_file, mood(catalog))
+    assert [label.conversation_id for label in labels.labels] == ["c0", "c3"]
+    assert labels.refused == [(3, "1 fields where the header names 3"), (4, "4 fields where the header names 3")]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("conversation_id,expected\nc0,caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(LabelsFileError, match="not UTF-8 text"):
+        read_labels(latin, mood(catalog))
+
+    number = MetricDefinition.model_validate({**MOOD, "key": "n", "metric_type": "numerical"})
+    numbers = [{"conversation_id": "c0", "expected": v} for v in ("7", "nan", "inf", 2.5)]
+    read = read_labels(write_labels(tmp_path / "n.jsonl", numbers), number)
+    assert [label.expected for label in read.labels] == [7.0]  # "nan", "inf" refused; 2.5: c0 twice
+    assert [why for _, why in read.refused][:2] == ["'nan' is not a finite number", "'inf' is not a finite number"]
+
+    reasons = MetricDefinition.model_validate(
+        {
+            **MOOD,
+            "key": "r",
+            "metric_type": "list",
+            "extraction_mode": "ai_classify",
+            "ai_labels": ["billing", "booking"],
+        }
+    )
+    lists = [
+        {"conversation_id": "c0", "expected": "billing,booking"},
+        {"conversation_id": "c1", "expected": ["billing"]},
+        {"conversation_id": "c2", "expected": "billing; refunds"},
+    ]
+    read = read_labels(write_labels(tmp_path / "l.jsonl", lists), reasons)
+    assert [label.expected for label in read.labels] == [["billing", "booking"], ["billing"]]
+    assert read.refused == [(3, "['refunds'] not among the metric's labels (billing, booking)")]
+
+
+def test_a_calibration_on_none_of_the_warehouses_conversations_is_refused_not_stored(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    catalog = catalog_with(tmp_path / "defs", MOOD)
+    labels = read_labels(
+        write_labels(tmp_path / "x.jsonl", [{"conversation_id": "zz", "expected": "positive"}]), mood(catalog)
+    )
+    with pytest.raises(CalibrationError, match="none of the 1 labelled conversations is in workspace ws_test"):
+        calibrate(warehouse, "ws_test", mood(catalog), labels)
+    assert warehouse.execute("SELECT count(*) FROM ops.calibrations").fetchone() == (0,)
 
 
 def test_the_catalog_and_defs_validate_show_calibrations_and_gates(

@@ -21,6 +21,9 @@ import polars as pl
 from metricstore.calibration.labels import read_labels
 from metricstore.calibration.run import CalibrationError, calibrate
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
+from metricstore.definitions import MetricDefinition
+from metricstore.evaluation.models import model_tiers
+from metricstore.evaluation.pending import model_for
 from metricstore.evaluation.run import ClientFactory, default_client
 from metricstore.evaluation.store import PolarsType
 from metricstore.warehouse import register_frame, run_script, transaction
@@ -50,15 +53,27 @@ def labels_path(metric_defs: Path, loaded: LoadedDefinition, workspace_id: str) 
     return folder / gate.labels
 
 
+@dataclass(frozen=True)
+class _Calibrated:
+    calibration_id: str
+    figures: dict[str, dict[str, float | None]]
+    labelled: int
+    refused: int
+
+
 def _latest(
-    conn: duckdb.DuckDBPyConnection, workspace_id: str, key: str, version: str, digest: str
-) -> tuple[str, dict[str, dict[str, float | None]], int] | None:
+    conn: duckdb.DuckDBPyConnection, workspace_id: str, metric: MetricDefinition, digest: str
+) -> _Calibrated | None:
+    """The newest calibration of the metric's version on the labels file whose digest is ``digest``, by the model
+    its tier runs on now: a new free-tier method or a tier mapped to another model answers differently, so an older
+    model's calibration does not decide the gate."""
     row = conn.execute(
-        "SELECT calibration_id, figures, labelled FROM ops.calibrations WHERE workspace_id = ? AND metric_key = ? "
-        "AND definition_version = ? AND labels_digest = ? ORDER BY created_at DESC LIMIT 1",
-        [workspace_id, key, version, digest],
+        "SELECT calibration_id, figures, labelled, refused_lines FROM ops.calibrations WHERE workspace_id = ? "
+        "AND metric_key = ? AND definition_version = ? AND labels_digest = ? AND model = ? "
+        "ORDER BY created_at DESC LIMIT 1",
+        [workspace_id, metric.key, metric.definition_version, digest, model_for(metric.model_tier, model_tiers())],
     ).fetchone()
-    return (row[0], json.loads(row[1]), int(row[2])) if row else None
+    return _Calibrated(row[0], json.loads(row[1]), int(row[2]), int(row[3])) if row else None
 
 
 def gate_state(
@@ -89,25 +104,33 @@ def gate_state(
         return state(False, f"held back: the labels file {gate.labels} is not in the workspace's folder")
     try:
         labels = read_labels(path, metric)
-        found = _latest(conn, workspace_id, metric.key, metric.definition_version, labels.digest)
+        found = _latest(conn, workspace_id, metric, labels.digest)
         if found is None and calibrate_missing:
             result = calibrate(conn, workspace_id, metric, labels, client_factory=client_factory, run_id=run_id)
             figures = {name: {"value": fig.value, "n": fig.n} for name, fig in result.agreement.figures.items()}
-            found = (result.calibration_id, figures, result.labelled)
+            found = _Calibrated(result.calibration_id, figures, result.labelled, len(result.refused))
     except (CalibrationError, OSError, ValueError) as exc:
         return state(False, f"held back: calibration failed: {exc}")
     if found is None:
-        return state(False, f"held back: version {metric.definition_version} is not calibrated on {gate.labels} yet")
-    calibration_id, figures, labelled = found
-    figure = figures.get(measure, {})
-    value, n = figure.get("value"), figure.get("n")
+        model = model_for(metric.model_tier, model_tiers())
+        return state(
+            False, f"held back: version {metric.definition_version} is not calibrated on {gate.labels} with {model} yet"
+        )
+    figure = found.figures.get(measure, {})
+    value, n = figure.get("value"), int(figure.get("n") or 0)
+    refused = f"; {found.refused} lines of the file refused" if found.refused else ""
     if value is None:
-        return state(False, f"held back: {measure} is undefined on {gate.labels} (n = {n})", None, calibration_id)
-    passed = value >= gate.min_agreement
-    verdict = "live" if passed else "held back"
-    sign = "≥" if passed else "<"
-    reason = f"{verdict}: {measure} {value:.3f} {sign} {gate.min_agreement} on {n} of {labelled} labelled conversations"
-    return state(passed, reason, value, calibration_id)
+        reason = f"held back: {measure} is undefined on {gate.labels} (n = {n}{refused})"
+        return state(False, reason, None, found.calibration_id)
+    passed = value >= gate.min_agreement and n >= gate.min_labelled
+    sign = "≥" if value >= gate.min_agreement else "<"
+    reason = (
+        f"{'live' if passed else 'held back'}: {measure} {value:.3f} {sign} {gate.min_agreement} on {n} of "
+        f"{found.labelled} labelled conversations{refused}"
+    )
+    if n < gate.min_labelled:
+        reason += f"; it must stand on at least {gate.min_labelled} (min_labelled)"
+    return state(passed, reason, value, found.calibration_id)
 
 
 def check_gates(

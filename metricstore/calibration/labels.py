@@ -2,14 +2,16 @@
 
 JSONL: one object a line, ``{"conversation_id": "c1", "expected": "billing", "rater": "ana"}``. CSV: a header
 row naming the same columns. ``expected`` is read by the metric's type: a label (categorical; one of the
-metric's labels when it has them), ``true``/``false`` (boolean; also yes/no, 1/0), a number (numerical), a JSON
-array of strings (list; in CSV also items separated by ``;`` or ``|``), or text. An empty or null ``expected``
-means the metric should give no value for that conversation.
+metric's labels when it has them), ``true``/``false`` (boolean; also yes/no, 1/0), a finite number (numerical),
+a JSON array of strings (list; also items separated by ``;``, ``|`` or ``,``; each one of the labels of an
+``ai_classify`` metric), or text. An empty or null ``expected`` means the metric should give no value for that
+conversation.
 
-A line that cannot be read is refused with its line number and reason; the others are used. With several raters
-the expected answer of a conversation is their consensus (the most common answer, ties to the one first in sorted
-order; for numbers the mean; for lists the items at least half of them chose), and their labels are kept apart for
-the inter-rater ceiling.
+A line that cannot be read is refused with its line number and reason (a CSV row with more or fewer fields than
+its header too); the others are used. A file that is not UTF-8 text is refused whole (:class:`LabelsFileError`).
+With several raters the expected answer of a conversation is their consensus (the most common answer, ties to
+the one first in sorted order; for numbers the mean; for lists the items at least half of them chose), and their
+labels are kept apart for the inter-rater ceiling.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +31,9 @@ from metricstore.calibration.stats import Answer
 from metricstore.definitions import MetricDefinition
 
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
+_LIST_SEPARATORS = (";", "|", ",")
+"""How a list's items may be written in one string, when not as a JSON array: the first of these the string holds
+separates them ("billing; booking", "billing,booking")."""
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -113,9 +119,12 @@ def parse_expected(metric: MetricDefinition, raw: Any) -> Answer:
         if isinstance(raw, bool):
             raise ValueError(f"'{raw}' is not a number")
         try:
-            return float(raw)
+            number = float(raw)
         except (TypeError, ValueError):
             raise ValueError(f"'{raw}' is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"'{raw}' is not a finite number")
+        return number
     if kind == "list":
         items = raw
         if isinstance(raw, str):
@@ -123,10 +132,14 @@ def parse_expected(metric: MetricDefinition, raw: Any) -> Answer:
             if text.startswith("["):
                 items = json.loads(text)
             else:
-                separator = ";" if ";" in text else "|"
+                separator = next((sep for sep in _LIST_SEPARATORS if sep in text), _LIST_SEPARATORS[0])
                 items = [part.strip() for part in text.split(separator) if part.strip()]
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValueError(f"'{raw}' is not a list of strings")
+        classes = metric.label_names if metric.computed_mode == "ai_classify" else []
+        unknown = sorted(set(items) - set(classes)) if classes else []
+        if unknown:
+            raise ValueError(f"{unknown} not among the metric's labels ({', '.join(sorted(classes))})")
         return sorted(set(items))
     if not isinstance(raw, str | int | float):
         raise ValueError(f"'{raw}' is not text")
@@ -137,9 +150,16 @@ def parse_expected(metric: MetricDefinition, raw: Any) -> Answer:
     return value
 
 
+class LabelsFileError(ValueError):
+    """The labels file as a whole cannot be read (not UTF-8 text)."""
+
+
 def _rows(path: Path) -> tuple[str, Iterator[tuple[int, dict[str, Any], str | None]]]:
     data = path.read_bytes()
-    text = data.decode("utf-8-sig")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LabelsFileError(f"{path} is not UTF-8 text (byte {exc.start}: {data[exc.start : exc.end]!r})") from None
     return hashlib.sha256(data).hexdigest(), _csv_rows(text) if path.suffix.lower() == ".csv" else _jsonl_rows(text)
 
 
@@ -205,9 +225,18 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
     reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames:  # a header's names in any case, with spaces around them ("Conversation_ID, Expected")
+        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
     missing = {"conversation_id", "expected"} - set(reader.fieldnames or [])
     if missing:
         yield 1, {}, f"the header has no {' or '.join(sorted(missing))} column"
         return
+    width = len(reader.fieldnames or [])
     for row in reader:
-        yield reader.line_num, {k: v for k, v in row.items() if k is not None}, None
+        if None in row:  # DictReader's restkey: more fields than the header names
+            yield reader.line_num, {}, f"{width + len(row[None])} fields where the header names {width}"
+        elif any(value is None for value in row.values()):  # its restval: fewer
+            given = sum(value is not None for value in row.values())
+            yield reader.line_num, {}, f"{given} fields where the header names {width}"
+        else:
+            yield reader.line_num, row, None

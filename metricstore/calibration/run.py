@@ -117,6 +117,10 @@ def calibrate(
         raise CalibrationError(f"{labels.path} holds no usable label" + (f" ({reasons})" if reasons else ""))
     replay_journals(conn)  # what an earlier calibration or run that died had bought is in the cache first
     conversations = load_conversations(conn, [(workspace_id, cid) for cid in labels.conversation_ids])
+    if not conversations:
+        raise CalibrationError(
+            f"none of the {len(labels.conversation_ids)} labelled conversations is in workspace {workspace_id}"
+        )
     tiers = model_tiers()
     model = model_for(metric.model_tier, tiers)
     contents = {cid: content_hash(c.call) for (_, cid), c in conversations.items()}

@@ -34,7 +34,7 @@ def calibrate(key: str, labels_file: Path | None, workspace_id: str | None, as_j
     with its bootstrap 95 % interval and n; kept in ops.calibrations and shown in the catalog. Answers come from
     the cache first: calibrating an unchanged version again costs nothing."""
     from metricstore.calibration.gate import gate_state, labels_path
-    from metricstore.calibration.labels import read_labels
+    from metricstore.calibration.labels import LabelsFileError, read_labels
     from metricstore.calibration.run import CalibrationError
     from metricstore.calibration.run import calibrate as run_calibration
     from metricstore.evaluation.on_demand import OnDemandError, find_metric
@@ -56,10 +56,10 @@ def calibrate(key: str, labels_file: Path | None, workspace_id: str | None, as_j
             labels_file = labels_path(settings.metric_defs, loaded, workspace_id)
         if not labels_file.is_file():
             _fail(f"no labels file {labels_file}")
-        labels = read_labels(labels_file, metric)
         try:
+            labels = read_labels(labels_file, metric)
             result = run_calibration(conn, workspace_id, metric, labels, run_id=run_id)
-        except CalibrationError as exc:
+        except (CalibrationError, LabelsFileError) as exc:
             _fail(str(exc))
         gate = (
             gate_state(conn, settings.metric_defs, workspace_id, loaded, calibrate_missing=False)
@@ -114,16 +114,24 @@ def _fail(message: str) -> NoReturn:
 
 def _workspace_of(conn: duckdb.DuckDBPyConnection, labels_file: Path | None) -> str:
     """The workspace of the labelled conversations (all in one), when --workspace is not given."""
-    from metricstore.calibration.labels import labelled_conversations
+    from metricstore.calibration.labels import LabelsFileError, labelled_conversations
 
-    if labels_file is None or not labels_file.is_file():
+    if labels_file is None:
         _fail("give --workspace (and --labels, unless the metric's calibration gate names the file)")
-    assert labels_file is not None
+    if not labels_file.is_file():
+        _fail(f"no labels file {labels_file}")
+    try:
+        ids = sorted(labelled_conversations(labels_file))
+    except LabelsFileError as exc:
+        _fail(str(exc))
+    if not ids:
+        _fail(f"{labels_file} names no conversation (a conversation_id on each line, or a CSV header naming it)")
     rows = conn.execute(
         "SELECT DISTINCT workspace_id FROM raw.conversations WHERE list_contains($ids, conversation_id) ORDER BY 1",
-        {"ids": sorted(labelled_conversations(labels_file))},
+        {"ids": ids},
     ).fetchall()
-    if len(rows) != 1:
-        found = ", ".join(r[0] for r in rows) or "no"
-        _fail(f"the labelled conversations are in {found} workspace(s): give --workspace")
+    if not rows:
+        _fail(f"none of the {len(ids)} conversations {labels_file} labels is in the warehouse")
+    if len(rows) > 1:
+        _fail(f"the labelled conversations are in workspaces {', '.join(r[0] for r in rows)}: give --workspace")
     return str(rows[0][0])
