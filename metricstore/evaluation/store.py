@@ -20,7 +20,7 @@ from metricstore.evaluation.claude import CallRecord
 from metricstore.warehouse import register_frame, run_script, transaction
 
 PolarsType = pl.DataType | type[pl.DataType]
-LOCAL_MODEL = "local/7"
+LOCAL_MODEL = "local/8"
 """The free tier's part of a cache key: bump it when the free tier answers differently, so that cached answers of
 the old method are not reused (2: displeasure-aware sentiment, role-aware extraction, confidences; 3: a bare
 label name matched on its words and on its thesaurus words as two cosines; 4: a date must name a day of the
@@ -29,7 +29,8 @@ words; 5: function words left out of classification, an agent's line weighs half
 failure, a catch-all label answers when no other applies; 6: "get" in a label's name is no word of its meaning,
 a glued name's boundary "s" goes with the noun, "problem" reads as broken and buying as starting, bare names blend
 their kinds at 1/4; 7: greetings and thanks left out of classification, inflected words read by the thesaurus, a
-described label also matched on its best part, the applicability cut 0.38)."""
+described label also matched on its best part, the applicability cut 0.38; 8: a request for a thing not yet had
+reads as starting, and a line is read only in head words some label's text holds)."""
 
 
 def content_hash(data: Any) -> str:

@@ -4,10 +4,11 @@ the words a customer uses ("my app keeps crashing"). Only general request words 
 change, states such as broken or lost, business nouns such as bill or order); words for one business's objects
 (seats, claims, routing numbers) were left out so as not to fit the benchmark's own label names.
 
-Two changes were written after reading MultiDoGO misses (software and media) and are said so in
+Three changes were written after reading MultiDoGO misses (software and media) and are said so in
 ``docs/free_tier.md``: "problem", "issue" and "trouble" read as broken (no longer as "report", which an ``expense
-report`` label also holds), and buying, purchasing, ordering or subscribing reads as starting (something new: an
-order, a service)."""
+report`` label also holds); buying, purchasing, ordering or subscribing reads as starting (something new: an
+order, a service); and so does asking for a thing not yet had ("i need a phone connection",
+:func:`asks_for_a_thing`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from collections.abc import Iterable
 from functools import cache
 from itertools import pairwise
 
-from metricstore.evaluation.local.text import FUNCTION_WORDS, Term, request_terms
+from metricstore.evaluation.local.text import (
+    COURTESY_WORDS,
+    DENIALS,
+    FUNCTION_WORDS,
+    Term,
+    _uncontracted,
+    request_terms,
+)
 
 # word (as it appears in label names) → words and phrases that say the same in a request
 THESAURUS: dict[str, str] = {
@@ -143,10 +151,42 @@ def _vader_words() -> frozenset[str]:
     return frozenset(_vader().lexicon)
 
 
+_WANTING = frozenset({"need", "want", "like", "require"})
+"""Words a customer asks for a thing with ("I need a phone connection", "I'd like an internet plan")."""
+_INDEFINITE = frozenset({"a", "an", "new", "another", "some"})
+"""Words before a thing not yet had ("a", "new"), where "my" or "the" would name one the customer has."""
+_ACQUIRING = "start"
+"""The head a request for a thing not yet had is read as (:func:`asks_for_a_thing`)."""
+
+
+def asks_for_a_thing(text: str) -> bool:
+    """Whether ``text`` asks for a thing the customer does not have yet: need, want, like or require, not denied,
+    followed by a thing, bare or after "a", "an", "new", "another" or "some" ("i need a phone connection", "i want
+    internet"). Not a thing: a function or courtesy word ("i need to", "i want a help"), a form ending in -ed or
+    -ing ("i need reimbursed"), or a word the thesaurus reads, which says its own request ("i want cancel", "i need
+    a refund")."""
+    words = re.findall(r"[a-z]+", _uncontracted(text).lower())
+    for k, word in enumerate(words[:-1]):
+        if word not in _WANTING or (k > 0 and words[k - 1] in DENIALS):
+            continue
+        thing = words[k + 2] if words[k + 1] in _INDEFINITE and k + 2 < len(words) else words[k + 1]
+        if not (
+            thing in FUNCTION_WORDS
+            or thing in COURTESY_WORDS
+            or thing.endswith(("ed", "ing"))
+            or thing in THESAURUS
+            or _lookup(_heads(), thing)
+        ):
+            return True
+    return False
+
+
 def request_words(text: str) -> str:
     """The head words the thesaurus has for the words of ``text`` (:func:`~.text.request_terms`, :func:`_read_as`),
     deduplicated, less those the text already holds: the request said in the words label names use ("my app keeps
-    crashing" → broken, "skype will not open" → broken)."""
+    crashing" → broken, "skype will not open" → broken). A request for a thing not yet had also reads as starting
+    (:func:`asks_for_a_thing`: "i need a phone connection" → start), so that it meets a label named for getting a
+    new service or order rather than whichever label names the thing with another action."""
     terms = request_terms(text)
     words = [term.word for term in terms]
     found: list[str] = []
@@ -154,4 +194,6 @@ def request_words(text: str) -> str:
         for head in _read_as(term):
             if head not in found and head not in words:
                 found.append(head)
+    if _ACQUIRING not in found and _ACQUIRING not in words and asks_for_a_thing(text):
+        found.append(_ACQUIRING)
     return " ".join(found)
