@@ -185,6 +185,15 @@ class CalibrationGate(BaseModel):
     def measure_for(self, metric_type: str) -> str:
         return self.measure or DEFAULT_GATE_MEASURE[metric_type]
 
+    def settings(self) -> str:
+        """The gate as JSON, to tell whether a verdict was reached on this gate: changing it keeps the version."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    def verdict_is_current(self, checked: str | None) -> bool:
+        """Whether a verdict reached on the gate ``checked`` (its :meth:`settings`) holds for this one; a verdict
+        stored before the settings were recorded (None) is taken as current until the next run rewrites it."""
+        return checked is None or checked == self.settings()
+
 
 class RatioOf(BaseModel):
     """The two metrics whose period aggregates form a ``ratio``."""

@@ -277,25 +277,34 @@ def _calibration(row: dict[str, Any]) -> CalibrationSummary | None:
 
 
 def _gate(definition: MetricDefinition, row: dict[str, Any]) -> GateSummary | None:
-    """A gated version's verdict; one the job has not checked yet (saved since the last run) is not live."""
+    """A gated version's verdict; one the job has not checked yet (saved since the last run), or checked on another
+    gate (the labels file, minimum or measure changed since), is not live."""
     gate = definition.calibration
     if gate is None:
         return None
-    if row.get("gate_live") is None:
+    checked = row.get("gate") or {}
+    if checked.get("live") is None or not gate.verdict_is_current(checked.get("gate_settings")):
         return GateSummary(
             live=False,
-            reason="held back: not checked yet (the next run calibrates it)",
+            reason=unchecked_gate_reason(checked.get("live") is not None),
             measure=gate.measure_for(definition.metric_type),
             minimum=gate.min_agreement,
             value=None,
         )
     return GateSummary(
-        live=row["gate_live"],
-        reason=row["gate_reason"],
-        measure=row["gate_measure"],
-        minimum=row["gate_minimum"],
-        value=row["gate_value"],
+        live=checked["live"],
+        reason=checked["reason"],
+        measure=checked["measure"],
+        minimum=checked["minimum"],
+        value=checked["value"],
     )
+
+
+def unchecked_gate_reason(changed: bool) -> str:
+    """Why a gated version a reader shows is held back before the job has checked its gate as it now stands."""
+    if changed:
+        return "held back: the gate changed since the last run checked it (the next run checks it again)"
+    return "held back: not checked yet (the next run calibrates it)"
 
 
 def _entity(row: dict[str, Any]) -> EntityLatest:

@@ -357,3 +357,6 @@ CREATE TABLE IF NOT EXISTS ops.metric_gates (
     calibration_id     VARCHAR,
     checked_at         TIMESTAMP NOT NULL
 );
+-- The gate as it was checked (its settings as JSON): readers show the verdict only while the definition's gate is
+-- the same, since a new labels file, minimum or measure keeps the version (NULL: checked before this column).
+ALTER TABLE ops.metric_gates ADD COLUMN IF NOT EXISTS gate_settings VARCHAR;

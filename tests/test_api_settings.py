@@ -130,3 +130,26 @@ def test_a_gated_definition_shows_its_gate_read_only(client: TestClient, admin: 
         URL, headers={**auth, "If-Match": again.headers["ETag"]}, json={"definitions": again.json()["definitions"]}
     )
     assert back.status_code == 200 and back.json()["change"] is None  # the read-only gate is ignored
+
+
+def test_the_last_runs_gate_verdict_is_shown_only_while_the_gate_is_the_one_it_checked() -> None:
+    from metricstore.api.settings_routes import _verdict
+    from metricstore.definitions import CalibrationGate
+
+    definition = {"key": "mood_gated", "calibration": {"labels": "labels/mood.jsonl", "min_agreement": 0.5}}
+    checked = {
+        "live": True,
+        "reason": "live: kappa 0.700 ≥ 0.5 on 40 of 40 labelled conversations",
+        "gate_settings": CalibrationGate.model_validate(definition["calibration"]).settings(),
+    }
+    assert _verdict(definition, checked) == {"live": True, "reason": checked["reason"]}
+    assert _verdict(definition, {**checked, "gate_settings": None})["live"]  # stored before the column existed
+    for gate in (
+        {"labels": "labels/other.jsonl", "min_agreement": 0.5},
+        {**definition["calibration"], "min_labelled": 5},
+    ):
+        assert _verdict({**definition, "calibration": gate}, checked) == {
+            "live": False,
+            "reason": "held back: the gate changed since the last run checked it (the next run checks it again)",
+        }
+    assert _verdict(definition, None)["reason"] == "held back: not checked yet (the next run calibrates it)"

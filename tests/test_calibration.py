@@ -402,9 +402,18 @@ def test_the_catalog_and_defs_validate_show_calibrations_and_gates(
     assert entries["mood"].calibration.figures["accuracy"].value == 0.5
     assert entries["mood"].calibration.figures["accuracy"].n == 2
     assert entries["mood_open"].gate is None and entries["mood_open"].calibration is None
+    assert entries["mood"].gate.reason.startswith("held back: kappa 0.000 < 0.9 on 2 of 2")
     shown = CliRunner().invoke(main, ["defs", "validate"])
     assert shown.exit_code == 0, shown.output
     assert re.search(r"gate ws_test/mood v\w+: held back: kappa 0\.000 < 0\.9 on 2 of 2", shown.output), shown.output
+
+    # the gate changes, the version does not: readers no longer show the last run's verdict as the gate's
+    changed = catalog_with(root, gated(0.1), {**MOOD, "key": "mood_open", "aggregation": "count"})
+    assert changed.definitions_for("ws_test")[0].definition.definition_version == entries["mood"].definition_version
+    with open_published(Settings.from_env()) as reader:
+        gate = next(m for m in catalog_entries(reader, changed, "ws_test").metrics if m.key == "mood").gate
+    assert gate is not None and not gate.live and gate.minimum == 0.1
+    assert gate.reason == "held back: the gate changed since the last run checked it (the next run checks it again)"
 
 
 def test_the_ai_asset_reports_held_back_gates_in_a_check(

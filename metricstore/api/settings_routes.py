@@ -11,8 +11,9 @@ from metricstore import settings_store
 from metricstore.api.auth import Admin, Reader, WorkspaceId
 from metricstore.api.context import Context
 from metricstore.api.errors import error_responses
+from metricstore.definitions import CalibrationGate
 from metricstore.published import NotPublishedError
-from metricstore.query import optional_rows
+from metricstore.query import optional_rows, unchecked_gate_reason
 from metricstore.settings_store import Change, WorkspaceDefinitions
 
 router = APIRouter(prefix="/v1/{ws}/settings/metrics", tags=["settings"])
@@ -52,24 +53,30 @@ def _shown(current: WorkspaceDefinitions, response: Response, context: Context, 
     response.headers["ETag"] = current.etag
     verdicts = _gates(context, ws)
     definitions = [
-        d | {"gate": verdicts.get((d["key"], d["definition_version"]), NOT_CHECKED)} if "calibration" in d else d
+        d | {"gate": _verdict(d, verdicts.get((d["key"], d["definition_version"])))} if "calibration" in d else d
         for d in current.definitions
     ]
     return DefinitionsResponse(definitions=definitions, version=current.version)
 
 
-NOT_CHECKED = {"live": False, "reason": "held back: not checked yet (the next run calibrates it)"}
+def _verdict(definition: dict[str, Any], checked: dict[str, Any] | None) -> dict[str, Any]:
+    """The last run's verdict on a gated version while its gate is the one that run checked; else held back."""
+    gate = CalibrationGate.model_validate(definition["calibration"])
+    if checked is None or not gate.verdict_is_current(checked.get("gate_settings")):
+        return {"live": False, "reason": unchecked_gate_reason(checked is not None)}
+    return {"live": checked["live"], "reason": checked["reason"]}
 
 
 def _gates(context: Context, ws: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """The calibration gates' verdicts of the last published run, by (metric, version)."""
-    sql = "SELECT metric_key, definition_version, live, reason FROM ops.metric_gates WHERE workspace_id = $ws"
+    """The calibration gates' verdicts of the last published run, by (metric, version): every column, so that a
+    store published before a column existed reads without it."""
+    sql = "SELECT * FROM ops.metric_gates WHERE workspace_id = $ws"
     try:
         with context.published.connect() as conn:
             rows = optional_rows(conn, sql, {"ws": ws})
     except NotPublishedError:
         return {}
-    return {(r["metric_key"], r["definition_version"]): {"live": r["live"], "reason": r["reason"]} for r in rows}
+    return {(r["metric_key"], r["definition_version"]): r for r in rows}
 
 
 @router.get(

@@ -43,6 +43,7 @@ class GateState:
     minimum: float
     value: float | None = None
     calibration_id: str | None = None
+    gate_settings: str | None = None  # the gate as checked (CalibrationGate.settings)
 
 
 def labels_path(metric_defs: Path, loaded: LoadedDefinition, workspace_id: str) -> Path:
@@ -96,7 +97,7 @@ def gate_state(
     def state(live: bool, reason: str, value: float | None = None, calibration_id: str | None = None) -> GateState:
         return GateState(
             workspace_id, metric.key, metric.definition_version, live, reason, measure, gate.min_agreement, value,
-            calibration_id,
+            calibration_id, gate.settings(),
         )  # fmt: skip
 
     path = labels_path(metric_defs, loaded, workspace_id)
@@ -163,6 +164,7 @@ _GATE_SCHEMA: dict[str, PolarsType] = {
     "minimum": pl.Float64,
     "value": pl.Float64,
     "calibration_id": pl.String,
+    "gate_settings": pl.String,
     "checked_at": pl.Datetime("us"),
 }
 
