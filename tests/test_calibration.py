@@ -303,6 +303,15 @@ def test_the_calibrate_command_prints_figures_and_json(
     assert body["figures"]["kappa"]["value"] == 1.0 and body["cached"] == 6 and body["gate"]["live"]
     missing = runner.invoke(main, ["calibrate", "nope", "--workspace", "ws_test"])
     assert missing.exit_code == 2 and "no metric 'nope'" in missing.output
+    with_unknown = write_labels(
+        tmp_path / "unknown.jsonl",
+        [
+            *({"conversation_id": f"c{i}", "expected": truth(i)} for i in range(6)),
+            {"conversation_id": "c9", "expected": "neutral"},
+        ],
+    )
+    counted = runner.invoke(main, ["calibrate", "mood", "--workspace", "ws_test", "--labels", str(with_unknown)])
+    assert "7 labelled conversations (1 not in the warehouse)" in counted.output, counted.output
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(b'{"conversation_id": "c0", "expected": "caf\xe9"}\n')
     empty = tmp_path / "empty.jsonl"

@@ -76,6 +76,7 @@ def calibrate(key: str, labels_file: Path | None, workspace_id: str | None, as_j
     click.echo(
         f"{key} {result.definition_version} ({result.metric_type}, {result.model}) in {workspace_id} on "
         f"{labels_file}: {result.labelled} labelled conversations{raters}"
+        + (f" ({len(result.unknown)} not in the warehouse)" if result.unknown else "")
     )
     headers = ["figure", "value", "95% interval", "n"] + (["raters' ceiling"] if result.ceiling else [])
     rows: list[list[object]] = []
