@@ -217,7 +217,7 @@ def test_a_gate_stands_on_enough_labels_and_on_the_model_its_tier_runs_on_now(
     write_labels(labels, [*({"conversation_id": f"c{i}", "expected": truth(i)} for i in range(6)), "not json"])
     (state,) = check_gates(warehouse, catalog, root, client_factory=lambda: None)
     assert not state.live and state.value == 1.0  # every label right, but on 6 conversations
-    assert "on 6 of 6 labelled conversations; 1 lines of the file refused" in state.reason
+    assert "on 6 of 6 labelled conversations; 1 line of the file refused" in state.reason
     assert "at least 30 (min_labelled)" in state.reason
 
     catalog = catalog_with(root, gated(0.8))

@@ -119,7 +119,7 @@ def gate_state(
         )
     figure = found.figures.get(measure, {})
     value, n = figure.get("value"), int(figure.get("n") or 0)
-    refused = f"; {found.refused} lines of the file refused" if found.refused else ""
+    refused = f"; {found.refused} line{'s' if found.refused > 1 else ''} of the file refused" if found.refused else ""
     if value is None:
         reason = f"held back: {measure} is undefined on {gate.labels} (n = {n}{refused})"
         return state(False, reason, None, found.calibration_id)
