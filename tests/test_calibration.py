@@ -456,3 +456,17 @@ def test_the_ai_asset_reports_held_back_gates_in_a_check(
     gate = checks["calibration_gates_pass"]
     assert not gate.passed and gate.metadata["held_back"].value == 1
     assert "labels/mood.jsonl is not in the workspace's folder" in str(gate.metadata["gates"].value)
+
+
+def test_a_command_away_from_its_definitions_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from metricstore.cli import main
+
+    monkeypatch.setenv("METRICSTORE_METRIC_DEFS", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("METRICSTORE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    result = CliRunner().invoke(main, ["calibrate", "mood", "--workspace", "ws_test", "--labels", "x.jsonl"])
+    assert result.exit_code == 1, result.output
+    assert f"no metric definitions folder at {tmp_path / 'nowhere'}" in result.output  # not "1 invalid definition"

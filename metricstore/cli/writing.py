@@ -41,8 +41,17 @@ def load_valid_catalog() -> MetricCatalog:
     """The catalog, or exit 1 when a built-in definition is invalid."""
     from metricstore.catalog_loader import DefinitionsInvalid, load_catalog
 
+    folder = Settings.from_env().metric_defs
     try:
-        return load_catalog(Settings.from_env().metric_defs)
+        return load_catalog(folder)
     except DefinitionsInvalid as exc:
-        click.echo(f"error: {len(exc.errors)} invalid metric definition(s): run `metricstore defs validate`", err=True)
+        if not folder.is_dir():  # not an invalid definition: the folder is not where it is looked for
+            click.echo(
+                f"error: no metric definitions folder at {folder.resolve()} (METRICSTORE_METRIC_DEFS, default "
+                "metric_defs under the current folder)",
+                err=True,
+            )
+        else:
+            invalid = f"{len(exc.errors)} invalid metric definition(s)"
+            click.echo(f"error: {invalid}: run `metricstore defs validate`", err=True)
         sys.exit(1)
