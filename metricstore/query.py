@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 import duckdb
 
 from metricstore.catalog_loader import LoadedDefinition, MetricCatalog
-from metricstore.definitions import MetricDefinition
+from metricstore.definitions import CalibrationGate, MetricDefinition
 from metricstore.query_models import (
     AggregateLatest,
     CalibrationSummary,
@@ -282,15 +282,17 @@ def _gate(definition: MetricDefinition, row: dict[str, Any]) -> GateSummary | No
     gate = definition.calibration
     if gate is None:
         return None
-    checked = row.get("gate") or {}
-    if checked.get("live") is None or not gate.verdict_is_current(checked.get("gate_settings")):
+    checked = row["gate"] if (row.get("gate") or {}).get("live") is not None else None  # an unmatched row: NULLs
+    held_back = stale_gate_reason(gate, checked)
+    if held_back is not None:
         return GateSummary(
             live=False,
-            reason=unchecked_gate_reason(checked.get("live") is not None),
+            reason=held_back,
             measure=gate.measure_for(definition.metric_type),
             minimum=gate.min_agreement,
             value=None,
         )
+    assert checked is not None  # without a row, stale_gate_reason says why
     return GateSummary(
         live=checked["live"],
         reason=checked["reason"],
@@ -300,11 +302,14 @@ def _gate(definition: MetricDefinition, row: dict[str, Any]) -> GateSummary | No
     )
 
 
-def unchecked_gate_reason(changed: bool) -> str:
-    """Why a gated version a reader shows is held back before the job has checked its gate as it now stands."""
-    if changed:
+def stale_gate_reason(gate: CalibrationGate, checked: dict[str, Any] | None) -> str | None:
+    """None when the last run's verdict on a gated version (its ops.metric_gates row, ``checked``) holds: that run
+    checked the gate as it now stands. Otherwise why a reader shows the version held back until the next run."""
+    if checked is None:
+        return "held back: not checked yet (the next run calibrates it)"
+    if not gate.verdict_is_current(checked.get("gate_settings")):
         return "held back: the gate changed since the last run checked it (the next run checks it again)"
-    return "held back: not checked yet (the next run calibrates it)"
+    return None
 
 
 def _entity(row: dict[str, Any]) -> EntityLatest:

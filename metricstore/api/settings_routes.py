@@ -13,7 +13,7 @@ from metricstore.api.context import Context
 from metricstore.api.errors import error_responses
 from metricstore.definitions import CalibrationGate
 from metricstore.published import NotPublishedError
-from metricstore.query import optional_rows, unchecked_gate_reason
+from metricstore.query import optional_rows, stale_gate_reason
 from metricstore.settings_store import Change, WorkspaceDefinitions
 
 router = APIRouter(prefix="/v1/{ws}/settings/metrics", tags=["settings"])
@@ -61,9 +61,10 @@ def _shown(current: WorkspaceDefinitions, response: Response, context: Context, 
 
 def _verdict(definition: dict[str, Any], checked: dict[str, Any] | None) -> dict[str, Any]:
     """The last run's verdict on a gated version while its gate is the one that run checked; else held back."""
-    gate = CalibrationGate.model_validate(definition["calibration"])
-    if checked is None or not gate.verdict_is_current(checked.get("gate_settings")):
-        return {"live": False, "reason": unchecked_gate_reason(checked is not None)}
+    held_back = stale_gate_reason(CalibrationGate.model_validate(definition["calibration"]), checked)
+    if held_back is not None:
+        return {"live": False, "reason": held_back}
+    assert checked is not None  # without a row, stale_gate_reason says why
     return {"live": checked["live"], "reason": checked["reason"]}
 
 

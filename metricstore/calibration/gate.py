@@ -63,16 +63,16 @@ class _Calibrated:
 
 
 def _latest(
-    conn: duckdb.DuckDBPyConnection, workspace_id: str, metric: MetricDefinition, digest: str
+    conn: duckdb.DuckDBPyConnection, workspace_id: str, metric: MetricDefinition, digest: str, model: str
 ) -> _Calibrated | None:
-    """The newest calibration of the metric's version on the labels file whose digest is ``digest``, by the model
-    its tier runs on now: a new free-tier method or a tier mapped to another model answers differently, so an older
-    model's calibration does not decide the gate."""
+    """The newest calibration of the metric's version on the labels file whose digest is ``digest``, by ``model``,
+    the one its tier runs on now: a new free-tier method or a tier mapped to another model answers differently, so
+    an older model's calibration does not decide the gate."""
     row = conn.execute(
         "SELECT calibration_id, figures, labelled, refused_lines FROM ops.calibrations WHERE workspace_id = ? "
         "AND metric_key = ? AND definition_version = ? AND labels_digest = ? AND model = ? "
         "ORDER BY created_at DESC LIMIT 1",
-        [workspace_id, metric.key, metric.definition_version, digest, model_for(metric.model_tier, model_tiers())],
+        [workspace_id, metric.key, metric.definition_version, digest, model],
     ).fetchone()
     return _Calibrated(row[0], json.loads(row[1]), int(row[2]), int(row[3])) if row else None
 
@@ -100,12 +100,13 @@ def gate_state(
             calibration_id, gate.settings(),
         )  # fmt: skip
 
+    model = model_for(metric.model_tier, model_tiers())
     path = labels_path(metric_defs, loaded, workspace_id)
     if not path.is_file():
         return state(False, f"held back: the labels file {gate.labels} is not in the workspace's folder")
     try:
         labels = read_labels(path, metric)
-        found = _latest(conn, workspace_id, metric, labels.digest)
+        found = _latest(conn, workspace_id, metric, labels.digest, model)
         if found is None and calibrate_missing:
             result = calibrate(conn, workspace_id, metric, labels, client_factory=client_factory, run_id=run_id)
             figures = {name: {"value": fig.value, "n": fig.n} for name, fig in result.agreement.figures.items()}
@@ -113,7 +114,6 @@ def gate_state(
     except (CalibrationError, OSError, ValueError) as exc:
         return state(False, f"held back: calibration failed: {exc}")
     if found is None:
-        model = model_for(metric.model_tier, model_tiers())
         return state(
             False, f"held back: version {metric.definition_version} is not calibrated on {gate.labels} with {model} yet"
         )
